@@ -1,0 +1,35 @@
+# tiercache: the two quick-start commands are `make demo` and `make test`.
+GO        ?= go
+FUZZTIME  ?= 20s
+STATICCHECK_VERSION ?= v0.8.2
+
+.PHONY: demo test redis-server bench fuzz lint
+
+## demo: run the demo against $REDIS_URL, or an embedded Redis when it is unset.
+demo:
+	$(GO) run ./cmd/demo
+
+## test: every test of the module under the race detector, on real redis-server processes.
+test: redis-server
+	$(GO) test -race -count=1 -timeout 14m ./...
+
+## redis-server: make sure a redis-server binary is on PATH (apt-get install as root).
+redis-server:
+	@sh scripts/ensure-redis-server.sh
+
+## bench: the benchmark table (bench/ module: tiercache against its peers and the limits).
+bench: redis-server
+	cd bench && $(GO) run ./cmd/benchtable
+
+## fuzz: every fuzz target for FUZZTIME each.
+fuzz:
+	@for target in $$($(GO) test -list 'Fuzz.*' ./... | grep -v '^ok' | grep '^Fuzz'); do \
+		pkg=$$(grep -rl "func $$target(" --include='*_test.go' . | head -1 | xargs dirname); \
+		echo "== $$pkg $$target"; \
+		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+## lint: go vet and staticcheck (fetched through the Go module proxy).
+lint:
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...

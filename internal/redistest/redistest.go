@@ -1,0 +1,324 @@
+// Package redistest starts real redis-server processes for tests: one server,
+// several independent masters, or a 3-master Redis Cluster. Every server runs
+// on a free loopback port in its own temporary directory, without
+// persistence, and is stopped in t.Cleanup. Servers can be killed and
+// restarted on the same port to test failures.
+//
+// The binary is "redis-server" from PATH, or the path in the environment
+// variable REDIS_SERVER. When it is missing the test fails (it never skips):
+// `make test` installs it.
+package redistest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// startTimeout bounds how long a server may take to accept connections, and a
+// cluster to reach cluster_state:ok. It is a hang guard, not a speed goal.
+const startTimeout = 30 * time.Second
+
+// Server is one redis-server process. Its methods are safe for concurrent use.
+type Server struct {
+	// Addr is the server's "127.0.0.1:port" address.
+	Addr string
+	// Port is the server's TCP port; the cluster bus, if any, is Port+10000.
+	Port int
+
+	t    testing.TB
+	dir  string
+	args []string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	waitCh chan error // receives cmd.Wait's result
+}
+
+// Binary returns the redis-server binary the package runs, or an error that
+// says how to get one.
+func Binary() (string, error) {
+	if p := os.Getenv("REDIS_SERVER"); p != "" {
+		return p, nil
+	}
+	p, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", fmt.Errorf("redistest: redis-server not found in PATH (set REDIS_SERVER or run `make test`, which installs it): %w", err)
+	}
+	return p, nil
+}
+
+// Start starts one standalone redis-server and returns once it answers PING.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	return start(t, false)
+}
+
+// StartMasters starts n independent standalone servers.
+func StartMasters(t testing.TB, n int) []*Server {
+	t.Helper()
+	servers := make([]*Server, n)
+	for i := range servers {
+		servers[i] = start(t, false)
+	}
+	return servers
+}
+
+func start(t testing.TB, cluster bool) *Server {
+	t.Helper()
+	bin, err := Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := freePort(cluster)
+	if err != nil {
+		t.Fatalf("redistest: no free port: %v", err)
+	}
+	s := &Server{
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		Port: port,
+		t:    t,
+		dir:  t.TempDir(),
+	}
+	s.args = []string{
+		"--port", strconv.Itoa(port),
+		"--bind", "127.0.0.1",
+		"--dir", s.dir,
+		"--save", "",
+		"--appendonly", "no",
+		"--daemonize", "no",
+		"--protected-mode", "no",
+		"--logfile", "",
+		"--loglevel", "warning",
+	}
+	if cluster {
+		s.args = append(s.args,
+			"--cluster-enabled", "yes",
+			"--cluster-config-file", "nodes.conf",
+			"--cluster-node-timeout", "2000",
+		)
+	}
+	s.args = append([]string{bin}, s.args...)
+	t.Cleanup(s.Kill)
+	if err := s.launch(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// launch starts the process and waits until it answers PING.
+func (s *Server) launch() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return nil
+	}
+	cmd := exec.Command(s.args[0], s.args[1:]...)
+	cmd.Dir = s.dir
+	stderr, err := os.Create(s.dir + "/redis.log")
+	if err != nil {
+		return fmt.Errorf("redistest: %w", err)
+	}
+	defer stderr.Close()
+	cmd.Stdout = stderr
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("redistest: start %s: %w", s.args[0], err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	s.cmd = cmd
+	deadline := time.Now().Add(startTimeout)
+	for {
+		select {
+		case err := <-exited:
+			s.cmd = nil
+			log, _ := os.ReadFile(s.dir + "/redis.log")
+			return fmt.Errorf("redistest: redis-server on port %d exited: %v\n%s", s.Port, err, log)
+		default:
+		}
+		if ping(s.Addr) == nil {
+			// The waiter goroutine owns cmd.Wait; Kill waits on this channel.
+			s.waitCh = exited
+			return nil
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-exited
+			s.cmd = nil
+			return fmt.Errorf("redistest: redis-server on port %d did not answer PING within %v", s.Port, startTimeout)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a process that offers no readiness signal
+	}
+}
+
+// Kill stops the server at once (SIGKILL) and waits for it to exit. Killing a
+// stopped server does nothing.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.waitCh
+	s.cmd = nil
+}
+
+// Restart starts a killed server again on the same port and directory (a
+// cluster node keeps its node id and slots). It fails the test if the server
+// does not come back.
+func (s *Server) Restart() {
+	s.t.Helper()
+	if err := s.launch(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// Running reports whether the process is up.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd != nil
+}
+
+// Client returns a go-redis client for the server, closed in t.Cleanup.
+func (s *Server) Client(t testing.TB) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// URL returns the server's redis:// URL.
+func (s *Server) URL() string { return "redis://" + s.Addr }
+
+func ping(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") {
+		return fmt.Errorf("unexpected reply %q", line)
+	}
+	return nil
+}
+
+// freePort returns a loopback port that is free now; for a cluster node its
+// bus port (port+10000) is free too.
+func freePort(cluster bool) (int, error) {
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		if !cluster {
+			l.Close()
+			return port, nil
+		}
+		if port+10000 > 65535 {
+			l.Close()
+			continue
+		}
+		bus, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000))
+		l.Close()
+		if err != nil {
+			continue
+		}
+		bus.Close()
+		return port, nil
+	}
+	return 0, fmt.Errorf("no pair of free ports found")
+}
+
+// Cluster is a 3-master Redis Cluster with every slot assigned.
+type Cluster struct {
+	// Servers are the masters; Servers[i] serves slots i*16384/3 up to (i+1)*16384/3-1.
+	Servers []*Server
+}
+
+// Addrs returns the masters' addresses.
+func (c *Cluster) Addrs() []string {
+	addrs := make([]string, len(c.Servers))
+	for i, s := range c.Servers {
+		addrs[i] = s.Addr
+	}
+	return addrs
+}
+
+// Client returns a go-redis cluster client, closed in t.Cleanup.
+func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+	t.Cleanup(func() { _ = cc.Close() })
+	return cc
+}
+
+// StartCluster starts a 3-master cluster and returns when every node reports
+// cluster_state:ok and knows all three masters.
+func StartCluster(t testing.TB) *Cluster {
+	t.Helper()
+	const n = 3
+	c := &Cluster{}
+	for range n {
+		c.Servers = append(c.Servers, start(t, true))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	clients := make([]*redis.Client, n)
+	for i, s := range c.Servers {
+		clients[i] = redis.NewClient(&redis.Options{Addr: s.Addr})
+		defer clients[i].Close()
+	}
+	for i, cl := range clients {
+		lo, hi := i*16384/n, (i+1)*16384/n-1
+		if err := cl.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", lo, hi).Err(); err != nil {
+			t.Fatalf("redistest: CLUSTER ADDSLOTSRANGE on %s: %v", c.Servers[i].Addr, err)
+		}
+		if i > 0 {
+			if err := cl.Do(ctx, "CLUSTER", "MEET", "127.0.0.1", c.Servers[0].Port).Err(); err != nil {
+				t.Fatalf("redistest: CLUSTER MEET: %v", err)
+			}
+		}
+	}
+	for _, cl := range clients {
+		if err := waitClusterOK(ctx, cl, n); err != nil {
+			t.Fatalf("redistest: cluster did not form: %v", err)
+		}
+	}
+	return c
+}
+
+func waitClusterOK(ctx context.Context, cl *redis.Client, masters int) error {
+	for {
+		info, err := cl.ClusterInfo(ctx).Result()
+		if err == nil && strings.Contains(info, "cluster_state:ok") &&
+			strings.Contains(info, "cluster_known_nodes:"+strconv.Itoa(masters)+"\r") &&
+			strings.Contains(info, "cluster_slots_ok:16384") {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: last CLUSTER INFO error %v, info %q: %w", cl.Options().Addr, err, info, ctx.Err())
+		case <-time.After(20 * time.Millisecond): // gossip has no completion signal
+		}
+	}
+}
