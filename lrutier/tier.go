@@ -1,0 +1,398 @@
+package lrutier
+
+import (
+	"hash/maphash"
+	"math"
+	"math/bits"
+	"runtime"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+)
+
+// Default budgets used when the corresponding [Options] field is zero or
+// negative.
+const (
+	DefaultMaxEntries       = 100_000
+	DefaultMaxBytes   int64 = 64 << 20
+
+	// maxShards bounds Options.Shards so that rounding up to a power of two
+	// cannot overflow and a typo cannot allocate millions of shards.
+	maxShards = 1 << 16
+)
+
+// Reason says why an entry left the tier. It is passed to [Options.OnEvict].
+// A Reason is a plain value and safe for concurrent use.
+type Reason uint8
+
+const (
+	// Evicted means the entry was pushed out by the entry or byte budget.
+	Evicted Reason = iota + 1
+	// Expired means the entry was found past its expiry on access, at the
+	// tail of its shard while making room, or by [Tier.Sweep].
+	Expired
+	// Removed means the entry was removed by [Tier.Delete],
+	// [Tier.DeleteFunc] or [Tier.Purge]. OnEvict is not called for it.
+	Removed
+)
+
+// String returns the lower-case name of r, such as "evicted".
+func (r Reason) String() string {
+	switch r {
+	case Evicted:
+		return "evicted"
+	case Expired:
+		return "expired"
+	case Removed:
+		return "removed"
+	}
+	return "unknown"
+}
+
+// Options configures a [Tier]. The zero value means the documented defaults.
+// New reads the Options once; changing them afterwards has no effect.
+type Options[K comparable, V any] struct {
+	// MaxEntries is the entry budget of the whole tier, split evenly across
+	// the shards and rounded up, so a shard holds at most
+	// ceil(MaxEntries/Shards) entries. Default (<= 0): DefaultMaxEntries.
+	MaxEntries int
+
+	// MaxBytes is the byte budget of the whole tier, split evenly across the
+	// shards (rounded down, at least 1 per shard). An entry larger than one
+	// shard's share is never stored. Default (<= 0): DefaultMaxBytes.
+	MaxBytes int64
+
+	// Shards is the number of shards, rounded up to a power of two (at most
+	// 65536). Default (<= 0): the smallest power of two >= 4*GOMAXPROCS.
+	Shards int
+
+	// Hash selects the shard of a key. It must be deterministic and quick,
+	// and it is called on every operation. Default (nil): hash/maphash with
+	// a seed chosen by New (maphash.String for string keys,
+	// maphash.Comparable otherwise).
+	Hash func(K) uint64
+
+	// OnEvict, if not nil, is called with each entry that leaves the tier
+	// for reason Evicted or Expired (never for Removed). It is always called
+	// after the shard lock is released, on the goroutine whose call removed
+	// the entry, so it may call the Tier. It may be called concurrently from
+	// several goroutines. Default (nil): no callback.
+	OnEvict func(key K, value V, reason Reason)
+
+	// Now returns the current time in unix nanoseconds; tests inject a fake
+	// clock here. It is called only when an expiry must be checked.
+	// Default (nil): time.Now().UnixNano().
+	Now func() int64
+}
+
+// Stats is a snapshot of a [Tier]'s counters, summed over its shards. The
+// shards are read one after another, so under concurrent use the sum is not
+// an atomic snapshot of the whole tier.
+type Stats struct {
+	Hits        uint64 // Gets that returned a value
+	Misses      uint64 // Gets that did not (absent or expired)
+	Evictions   uint64 // entries pushed out by a budget (Reason Evicted)
+	Expirations uint64 // entries removed because they had expired (Reason Expired)
+	Entries     int    // entries stored now, including expired ones not yet removed
+	Bytes       int64  // sum of the sizes of the entries stored now
+}
+
+// Tier is a sharded LRU with per-entry expiry and budgets in entries and
+// bytes. It is safe for concurrent use by multiple goroutines. Create it with
+// [New]; the zero value is not usable.
+type Tier[K comparable, V any] struct {
+	shards     []shard[K, V]
+	mask       uint64
+	hash       func(K) uint64
+	onEvict    func(K, V, Reason)
+	now        func() int64 // nil: time.Now
+	maxEntries int          // per shard
+	maxBytes   int64        // per shard
+}
+
+// New returns an empty Tier configured by opts (see [Options] for the
+// defaults). It is safe to call concurrently.
+func New[K comparable, V any](opts Options[K, V]) *Tier[K, V] {
+	n := opts.Shards
+	if n <= 0 {
+		n = 4 * runtime.GOMAXPROCS(0)
+	}
+	n = min(n, maxShards)
+	n = 1 << bits.Len(uint(n-1)) // round up to a power of two; 1 stays 1
+
+	maxEntries := opts.MaxEntries
+	if maxEntries <= 0 {
+		maxEntries = DefaultMaxEntries
+	}
+	maxBytes := opts.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+
+	t := &Tier[K, V]{
+		shards:     make([]shard[K, V], n),
+		mask:       uint64(n - 1),
+		hash:       opts.Hash,
+		onEvict:    opts.OnEvict,
+		now:        opts.Now,
+		maxEntries: (maxEntries + n - 1) / n,
+		maxBytes:   max(maxBytes/int64(n), 1),
+	}
+	if t.hash == nil {
+		t.hash = defaultHash[K](maphash.MakeSeed())
+	}
+	for i := range t.shards {
+		t.shards[i].lru = newLRU[K, V]()
+	}
+	return t
+}
+
+// defaultHash returns a maphash-based hash for K: maphash.String for string
+// keys (the common case, and the fastest), maphash.Comparable otherwise.
+func defaultHash[K comparable](seed maphash.Seed) func(K) uint64 {
+	var zero K
+	if _, ok := any(zero).(string); ok {
+		return any(func(s string) uint64 { return maphash.String(seed, s) }).(func(K) uint64)
+	}
+	return func(k K) uint64 { return maphash.Comparable(seed, k) }
+}
+
+// newLRU returns an unbounded simplelru: the budgets are enforced by the
+// Tier, and removals are collected by the Tier, so simplelru gets no
+// eviction callback of its own.
+func newLRU[K comparable, V any]() *simplelru.LRU[K, entry[V]] {
+	l, err := simplelru.NewLRU[K, entry[V]](math.MaxInt, nil)
+	if err != nil {
+		panic("lrutier: " + err.Error()) // unreachable: the size is positive
+	}
+	return l
+}
+
+func (t *Tier[K, V]) shardFor(key K) *shard[K, V] {
+	return &t.shards[t.hash(key)&t.mask]
+}
+
+func (t *Tier[K, V]) clock() int64 {
+	if t.now != nil {
+		return t.now()
+	}
+	return time.Now().UnixNano()
+}
+
+// Get returns the live value stored under key and marks it recently used.
+// An entry found past its expiry is removed, counted as an expiration and a
+// miss, and reported to OnEvict (after the lock is released). Get does not
+// allocate. It is safe for concurrent use.
+func (t *Tier[K, V]) Get(key K) (V, bool) {
+	s := t.shardFor(key)
+	s.mu.Lock()
+	e, ok := s.lru.Get(key)
+	if !ok {
+		s.misses++
+		s.mu.Unlock()
+		var zero V
+		return zero, false
+	}
+	if e.expireAt != 0 && e.expireAt <= t.clock() {
+		s.lru.Remove(key)
+		s.bytes -= e.size
+		s.expirations++
+		s.misses++
+		s.mu.Unlock()
+		if t.onEvict != nil {
+			t.onEvict(key, e.value, Expired)
+		}
+		var zero V
+		return zero, false
+	}
+	s.hits++
+	s.mu.Unlock()
+	return e.value, true
+}
+
+// Set stores v under key with its size in bytes and its absolute expiry
+// expireAt in unix nanoseconds (0: no expiry), replacing any old value, and
+// marks it most recently used. The caller computes size (tiercache uses the
+// encoded length plus the key length plus a fixed overhead); a negative size
+// counts as 0. Set then removes the shard's least recently used entries until
+// both shard budgets hold, reporting each to OnEvict after the lock is
+// released (as Expired if it had expired, else Evicted).
+//
+// An entry larger than a shard's byte budget is not stored: Set returns false
+// and removes any old value under key (without calling OnEvict), so a reader
+// never sees the value the caller meant to replace. Otherwise Set returns
+// true. It is safe for concurrent use.
+func (t *Tier[K, V]) Set(key K, v V, size int64, expireAt int64) bool {
+	size = max(size, 0)
+	s := t.shardFor(key)
+	s.mu.Lock()
+	if size > t.maxBytes {
+		s.remove(key)
+		s.mu.Unlock()
+		return false
+	}
+	if old, ok := s.lru.Peek(key); ok {
+		s.bytes -= old.size // Add below replaces it in place
+	}
+	s.lru.Add(key, entry[V]{value: v, size: size, expireAt: expireAt})
+	s.bytes += size
+	if s.lru.Len() <= t.maxEntries && s.bytes <= t.maxBytes {
+		s.mu.Unlock()
+		return true
+	}
+	var buf [4]removal[K, V]
+	out := t.shrink(s, buf[:0])
+	s.mu.Unlock()
+	t.report(out)
+	return true
+}
+
+// shrink removes s's least recently used entries until both budgets hold and
+// returns them appended to out when there is an OnEvict to report them to.
+// The caller holds s.mu. The entry just added is the most recent one and fits
+// both budgets on its own, so it is never removed here.
+func (t *Tier[K, V]) shrink(s *shard[K, V], out []removal[K, V]) []removal[K, V] {
+	var now int64
+	haveNow := false
+	for s.lru.Len() > t.maxEntries || s.bytes > t.maxBytes {
+		k, e, ok := s.lru.RemoveOldest()
+		if !ok {
+			break
+		}
+		s.bytes -= e.size
+		reason := Evicted
+		if e.expireAt != 0 {
+			if !haveNow {
+				now, haveNow = t.clock(), true
+			}
+			if e.expireAt <= now {
+				reason = Expired
+			}
+		}
+		if reason == Expired {
+			s.expirations++
+		} else {
+			s.evictions++
+		}
+		if t.onEvict != nil {
+			out = append(out, removal[K, V]{key: k, value: e.value, reason: reason})
+		}
+	}
+	return out
+}
+
+// report calls OnEvict for each collected removal. No lock may be held.
+func (t *Tier[K, V]) report(out []removal[K, V]) {
+	for i := range out {
+		t.onEvict(out[i].key, out[i].value, out[i].reason)
+	}
+}
+
+// Delete removes the entry stored under key, expired or not, and reports
+// whether there was one. OnEvict is not called. It is safe for concurrent
+// use.
+func (t *Tier[K, V]) Delete(key K) bool {
+	s := t.shardFor(key)
+	s.mu.Lock()
+	ok := s.remove(key)
+	s.mu.Unlock()
+	return ok
+}
+
+// DeleteFunc removes every entry (expired or not) for which del returns true
+// and returns how many it removed. OnEvict is not called. It is safe for
+// concurrent use, but del is called while a shard lock is held: it must be
+// quick, and it must not call any method of this Tier (that would
+// deadlock). Entries set concurrently may or may not be visited. It visits
+// every entry, so it costs O(Len) and is meant for rare bulk invalidation.
+func (t *Tier[K, V]) DeleteFunc(del func(K, V) bool) int {
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		for _, k := range s.lru.Keys() {
+			if e, ok := s.lru.Peek(k); ok && del(k, e.value) {
+				s.lru.Remove(k)
+				s.bytes -= e.size
+				n++
+			}
+		}
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// Sweep removes every entry that has expired, counts each as an expiration,
+// reports each to OnEvict (after the shard lock is released) and returns how
+// many it removed. Expired entries are otherwise removed only when touched,
+// so a caller that wants their bytes back sooner runs Sweep periodically. It
+// is safe for concurrent use.
+func (t *Tier[K, V]) Sweep() int {
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		var out []removal[K, V]
+		s.mu.Lock()
+		now := t.clock()
+		for _, k := range s.lru.Keys() {
+			e, ok := s.lru.Peek(k)
+			if !ok || e.expireAt == 0 || e.expireAt > now {
+				continue
+			}
+			s.lru.Remove(k)
+			s.bytes -= e.size
+			s.expirations++
+			n++
+			if t.onEvict != nil {
+				out = append(out, removal[K, V]{key: k, value: e.value, reason: Expired})
+			}
+		}
+		s.mu.Unlock()
+		t.report(out)
+	}
+	return n
+}
+
+// Purge removes every entry. OnEvict is not called; the counters are kept.
+// It is safe for concurrent use.
+func (t *Tier[K, V]) Purge() {
+	for i := range t.shards {
+		s := &t.shards[i]
+		fresh := newLRU[K, V]() // frees the old map instead of emptying it
+		s.mu.Lock()
+		s.lru = fresh
+		s.bytes = 0
+		s.mu.Unlock()
+	}
+}
+
+// Len returns the number of entries stored, including expired entries not
+// yet removed. It is safe for concurrent use.
+func (t *Tier[K, V]) Len() int {
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		n += s.lru.Len()
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// Stats returns the tier's counters summed over its shards. It is safe for
+// concurrent use.
+func (t *Tier[K, V]) Stats() Stats {
+	var st Stats
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		st.Hits += s.hits
+		st.Misses += s.misses
+		st.Evictions += s.evictions
+		st.Expirations += s.expirations
+		st.Entries += s.lru.Len()
+		st.Bytes += s.bytes
+		s.mu.Unlock()
+	}
+	return st
+}
