@@ -322,6 +322,25 @@ func (t *Tier[K, V]) DeleteFunc(del func(K, V) bool) int {
 	return n
 }
 
+// CountFunc returns how many live (unexpired) entries match. Like
+// DeleteFunc, match runs under a shard lock: it must be quick and must not
+// call the Tier. It costs O(Len). It is safe for concurrent use.
+func (t *Tier[K, V]) CountFunc(match func(K, V) bool) int {
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		now := t.clock()
+		for _, k := range s.lru.Keys() {
+			if e, ok := s.lru.Peek(k); ok && (e.expireAt == 0 || e.expireAt > now) && match(k, e.value) {
+				n++
+			}
+		}
+		s.mu.Unlock()
+	}
+	return n
+}
+
 // Sweep removes every entry that has expired, counts each as an expiration,
 // reports each to OnEvict (after the shard lock is released) and returns how
 // many it removed. Expired entries are otherwise removed only when touched,

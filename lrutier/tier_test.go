@@ -308,3 +308,16 @@ func TestReasonString(t *testing.T) {
 		assert.Equal(t, want, r.String())
 	}
 }
+
+func TestCountFunc(t *testing.T) {
+	clock := &fakeClock{}
+	tr := New(Options[string, int]{Shards: 4, Now: clock.Now})
+	tr.Set("a1", 1, 1, 0)
+	tr.Set("a2", 2, 1, 100)
+	tr.Set("b1", 3, 1, 0)
+	isA := func(k string, _ int) bool { return k[0] == 'a' }
+	require.Equal(t, 2, tr.CountFunc(isA))
+	clock.Advance(100)
+	require.Equal(t, 1, tr.CountFunc(isA), "expired entries are not counted")
+	require.Equal(t, 3, tr.Len(), "counting removes nothing")
+}

@@ -1,0 +1,519 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/tiercache/tiercache/codec"
+	"github.com/tiercache/tiercache/internal/keys"
+)
+
+// Cache is a typed namespace in a Store: values of type V under Redis keys
+// "<prefix><namespace>:<key>". A Cache is safe for concurrent use.
+//
+// A local hit hands every caller the same V (no decoding, no allocation).
+// Callers that mutate what they get set Options.CopyOnRead.
+type Cache[V any] struct {
+	s      *Store
+	ns     string
+	id     uint32
+	prefix string // "<store prefix><namespace>:"
+	opts   Options[V]
+	stats  counters
+
+	group      singleflight.Group
+	waiting    atomic.Int64 // callers in loadShared, for tests
+	refreshing sync.Map     // key -> struct{}: background refreshes in flight
+}
+
+// New returns the namespace of s called namespace, holding values of type V.
+// A namespace is letters, digits, '_', '-' and '.', so that no two
+// namespaces' keys collide.
+func New[V any](s *Store, namespace string, opts Options[V]) (*Cache[V], error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil Store", ErrInvalidOptions)
+	}
+	if !validNamespace(namespace) {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidNamespace, namespace)
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Cache[V]{
+		s:      s,
+		ns:     namespace,
+		id:     s.nextNS.Add(1),
+		prefix: s.opts.Prefix + namespace + ":",
+		opts:   opts,
+	}, nil
+}
+
+func validNamespace(ns string) bool {
+	if ns == "" {
+		return false
+	}
+	for i := 0; i < len(ns); i++ {
+		c := ns[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// Namespace returns the namespace's name.
+func (c *Cache[V]) Namespace() string { return c.ns }
+
+// RedisKey returns the Redis key that holds key's entry.
+func (c *Cache[V]) RedisKey(key string) string { return c.prefix + key }
+
+// state is what a lookup found.
+type state uint8
+
+const (
+	absent   state = iota
+	fresh          // before the soft expiry
+	stale          // after the soft expiry, before Redis drops it
+	negative       // a cached "not found"
+)
+
+// found is the outcome of a lookup in either tier.
+type found[V any] struct {
+	v     V
+	state state
+	soft  int64 // unix ms of the soft expiry (0 when unknown: fresh for its local life)
+	hard  int64 // unix ms when the Redis entry expires
+}
+
+// staleWithin reports whether f is stale by less than window at now (unix ms).
+func (f found[V]) staleWithin(window time.Duration, now int64) bool {
+	return f.state == stale && window > 0 && now < f.soft+window.Milliseconds() && now < f.hard
+}
+
+// Get returns the fresh value for key, from the local tier or else from
+// Redis. It returns ErrNotFound on a miss (including a value past its TTL
+// and a negative entry), ErrWrongType when the key holds another Redis
+// type, and an error wrapping ErrUnavailable when the local tier misses and
+// Redis cannot be reached.
+func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
+	var zero V
+	if key == "" {
+		return zero, ErrEmptyKey
+	}
+	if c.s.closed.Load() {
+		return zero, ErrClosed
+	}
+	if f, ok := c.localGet(key); ok && f.state != stale {
+		return c.result(f, true)
+	}
+	if !c.s.hasRedis() {
+		c.stats.misses.Add(1)
+		return zero, ErrNotFound
+	}
+	f, err := c.remoteGet(ctx, key)
+	if err != nil {
+		return zero, err
+	}
+	return c.result(f, false)
+}
+
+// result turns a lookup into Get's answer and counts it.
+func (c *Cache[V]) result(f found[V], local bool) (V, error) {
+	var zero V
+	switch f.state {
+	case fresh:
+		if local {
+			c.stats.localHits.Add(1)
+		} else {
+			c.stats.remoteHits.Add(1)
+		}
+		return c.out(f.v), nil
+	case negative:
+		c.stats.negativeHits.Add(1)
+		return zero, ErrNotFound
+	default:
+		c.stats.misses.Add(1)
+		return zero, ErrNotFound
+	}
+}
+
+func (c *Cache[V]) out(v V) V {
+	if c.opts.CopyOnRead != nil {
+		return c.opts.CopyOnRead(v)
+	}
+	return v
+}
+
+// localGet looks key up in the local tier.
+func (c *Cache[V]) localGet(key string) (found[V], bool) {
+	e, ok := c.s.local.Get(localKey{c.id, key})
+	if !ok {
+		return found[V]{}, false
+	}
+	f := found[V]{state: fresh, soft: e.soft, hard: e.hard}
+	switch {
+	case e.negative:
+		f.state = negative
+	case e.soft != 0 && time.Now().UnixMilli() >= e.soft:
+		f.state = stale
+		f.v = e.value.(V)
+	default:
+		f.v = e.value.(V)
+	}
+	return f, true
+}
+
+// remoteGet reads key from Redis and keeps what it finds in the local tier.
+// Undecodable bytes count as a decode error and read as absent.
+func (c *Cache[V]) remoteGet(ctx context.Context, key string) (found[V], error) {
+	raw, err := c.s.get(ctx, c.opts.Timeout, c.prefix+key)
+	if isAbsent(err) {
+		return found[V]{}, nil
+	}
+	if err != nil {
+		c.stats.redisErrors.Add(1)
+		return found[V]{}, err
+	}
+	return c.decodeAndKeep(key, raw), nil
+}
+
+// decodeAndKeep decodes an envelope read from Redis and stores it in the
+// local tier.
+func (c *Cache[V]) decodeAndKeep(key, raw string) found[V] {
+	h, v, err := codec.DecodeValue(bytesOf(raw), c.opts.Codec, c.opts.MaxValueSize)
+	if err != nil {
+		c.stats.decodeErrors.Add(1)
+		return found[V]{}
+	}
+	now := time.Now().UnixMilli()
+	f := found[V]{v: v, state: fresh, soft: h.SoftExpiry, hard: h.HardExpiry}
+	switch {
+	case h.Flags&codec.FlagNegative != 0:
+		f.state = negative
+	case h.SoftExpiry != 0 && now >= h.SoftExpiry:
+		f.state = stale
+	}
+	if h.HardExpiry != 0 && now >= h.HardExpiry {
+		return found[V]{} // expired in transit; Redis drops it now
+	}
+	c.keepLocal(key, v, h, len(raw), now)
+	return f
+}
+
+// keepLocal stores a decoded value in the local tier, to expire no later
+// than its Redis entry.
+func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int64) {
+	if c.opts.LocalTTL < 0 {
+		return
+	}
+	exp := now + c.jitter(c.opts.LocalTTL).Milliseconds()
+	if h.HardExpiry != 0 {
+		exp = min(exp, h.HardExpiry)
+	}
+	if exp <= now {
+		return
+	}
+	e := &entry{value: v, hard: h.HardExpiry, negative: h.Flags&codec.FlagNegative != 0}
+	if h.SoftExpiry != 0 && h.SoftExpiry < exp {
+		e.soft = h.SoftExpiry // otherwise fresh for its whole local life: no clock read on a hit
+	}
+	c.s.local.Set(localKey{c.id, key}, e, int64(size+len(key))+entryOverhead, exp*int64(time.Millisecond))
+}
+
+// jitter shortens d by a random fraction in [0, Options.Jitter).
+func (c *Cache[V]) jitter(d time.Duration) time.Duration {
+	if c.opts.Jitter == 0 || d <= 0 {
+		return d
+	}
+	return d - time.Duration(rand.Float64()*c.opts.Jitter*float64(d))
+}
+
+// Set stores v under key in Redis and in the local tier. A value whose
+// encoding exceeds Options.MaxValueSize is ErrTooLarge and nothing is
+// written; a key holding another Redis type is ErrWrongType and is not
+// touched. When the write fails the local tier keeps no copy of the key.
+func (c *Cache[V]) Set(ctx context.Context, key string, v V) error {
+	return c.put(ctx, []string{key}, []V{v}, 1)
+}
+
+// SetMany stores every value of items: one round trip on a single server
+// (one script call, atomic: all or none), one per node on Cluster. Every
+// value is encoded and checked before anything is written. On Cluster the
+// write is atomic per hash slot: when a key holds another Redis type, the
+// keys of its slot are not written, those of other slots may be, and the
+// error names the refused key.
+func (c *Cache[V]) SetMany(ctx context.Context, items map[string]V) error {
+	ks := make([]string, 0, len(items))
+	vs := make([]V, 0, len(items))
+	for k, v := range items {
+		ks, vs = append(ks, k), append(vs, v)
+	}
+	return c.put(ctx, ks, vs, len(ks))
+}
+
+// Fill writes values and, when Options.NegativeTTL is set, negative entries
+// for notFound (keys a loader found nothing for), all in one round trip (one
+// per node on Cluster), with SetMany's checks and atomicity. It is the write
+// half of a caller-driven batch load; see LookupMany.
+func (c *Cache[V]) Fill(ctx context.Context, values map[string]V, notFound []string) error {
+	ks := make([]string, 0, len(values)+len(notFound))
+	vs := make([]V, 0, len(values)+len(notFound))
+	for k, v := range values {
+		ks, vs = append(ks, k), append(vs, v)
+	}
+	nvals := len(ks)
+	if c.opts.NegativeTTL > 0 {
+		for _, k := range notFound {
+			ks, vs = append(ks, k), append(vs, *new(V))
+		}
+	}
+	return c.put(ctx, ks, vs, nvals)
+}
+
+// put encodes and writes values, ks[i] getting vs[i], and keeps them locally
+// once Redis has them. The keys from index nvals on get negative entries.
+func (c *Cache[V]) put(ctx context.Context, ks []string, vs []V, nvals int) error {
+	if c.s.closed.Load() {
+		return ErrClosed
+	}
+	if len(ks) == 0 {
+		return nil
+	}
+	now := time.Now()
+	rks := make([]string, len(ks))
+	args := make([]any, 0, 2*len(ks))
+	hdrs := make([]codec.Header, len(ks))
+	sizes := make([]int, len(ks))
+	for i, k := range ks {
+		if k == "" {
+			return ErrEmptyKey
+		}
+		buf, h, ttl, err := c.encode(vs[i], i >= nvals, now)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+		rks[i] = c.prefix + k
+		args = append(args, buf, strconv.FormatInt(ttl.Milliseconds(), 10))
+		hdrs[i], sizes[i] = h, len(buf)
+	}
+	if err := c.writeRemote(ctx, ks, rks, args); err != nil {
+		return err
+	}
+	for i, k := range ks {
+		c.keepLocal(k, vs[i], hdrs[i], sizes[i], now.UnixMilli())
+	}
+	return nil
+}
+
+// writeRemote writes to Redis, dropping the local copies first so that a
+// failed write leaves none that Redis lacks.
+func (c *Cache[V]) writeRemote(ctx context.Context, ks, rks []string, args []any) error {
+	for _, k := range ks {
+		c.s.local.Delete(localKey{c.id, k})
+	}
+	if !c.s.hasRedis() {
+		return nil
+	}
+	if err := c.s.write(ctx, c.opts.Timeout, rks, args); err != nil {
+		c.stats.redisErrors.Add(1)
+		return err
+	}
+	return nil
+}
+
+// encode builds the envelope for v (or a negative entry) written at now and
+// returns it with its header and Redis TTL.
+func (c *Cache[V]) encode(v V, neg bool, now time.Time) ([]byte, codec.Header, time.Duration, error) {
+	ms := now.UnixMilli()
+	var h codec.Header
+	var ttl time.Duration
+	if neg {
+		ttl = c.jitter(c.opts.NegativeTTL)
+		h = codec.Header{Flags: codec.FlagNegative, SoftExpiry: ms + ttl.Milliseconds(), HardExpiry: ms + ttl.Milliseconds()}
+		return codec.AppendHeader(nil, h), h, ttl, nil
+	}
+	fresh := c.jitter(c.opts.TTL)
+	ttl = fresh + max(c.opts.StaleWhileRevalidate, c.opts.StaleIfError)
+	h = codec.Header{SoftExpiry: ms + fresh.Milliseconds(), HardExpiry: ms + ttl.Milliseconds()}
+	buf := codec.AppendHeader(make([]byte, 0, 64), h)
+	buf, err := c.opts.Codec.Append(buf, v)
+	if err != nil {
+		return nil, h, 0, err
+	}
+	if n := len(buf) - codec.HeaderSize; n > c.opts.MaxValueSize {
+		return nil, h, 0, fmt.Errorf("%w: %d bytes encoded, limit %d", ErrTooLarge, n, c.opts.MaxValueSize)
+	}
+	return codec.Seal(buf, 0, c.opts.CompressAbove), h, ttl, nil
+}
+
+// Delete removes keys from both tiers (one round trip per node).
+func (c *Cache[V]) Delete(ctx context.Context, ks ...string) error {
+	if c.s.closed.Load() {
+		return ErrClosed
+	}
+	if len(ks) == 0 {
+		return nil
+	}
+	rks := make([]string, len(ks))
+	for i, k := range ks {
+		if k == "" {
+			return ErrEmptyKey
+		}
+		rks[i] = c.prefix + k
+		c.s.local.Delete(localKey{c.id, k})
+	}
+	if !c.s.hasRedis() {
+		return nil
+	}
+	if err := c.s.del(ctx, c.opts.Timeout, rks); err != nil {
+		c.stats.redisErrors.Add(1)
+		return err
+	}
+	return nil
+}
+
+// GetMany returns the fresh values of the keys that have one, from the local
+// tier and, for the rest, from Redis in one round trip (one per node on
+// Cluster). Keys without a value are absent from the map. A Redis failure
+// returns the local hits with an error wrapping ErrUnavailable.
+func (c *Cache[V]) GetMany(ctx context.Context, ks []string) (map[string]V, error) {
+	out := make(map[string]V, len(ks))
+	_, err := c.lookupMany(ctx, ks, func(k string, f found[V]) {
+		if f.state == fresh {
+			out[k] = c.out(f.v)
+		}
+	})
+	return out, err
+}
+
+// Lookup is what LookupMany found, each list in the order of the keys asked
+// for, each key once.
+type Lookup[V any] struct {
+	Found    map[string]V // fresh values
+	NotFound []string     // keys with a negative entry: known to have no value
+	Missing  []string     // keys with nothing cached (or only a stale value)
+}
+
+// LookupMany looks keys up like GetMany and also reports which keys have a
+// negative entry and which are missing, for callers that load the missing
+// ones themselves and write them back with Fill. On a Redis failure it
+// returns the local hits, every other key as missing, and an error wrapping
+// ErrUnavailable.
+func (c *Cache[V]) LookupMany(ctx context.Context, ks []string) (Lookup[V], error) {
+	l := Lookup[V]{Found: make(map[string]V, len(ks))}
+	_, err := c.lookupMany(ctx, ks, func(k string, f found[V]) {
+		switch f.state {
+		case fresh:
+			l.Found[k] = c.out(f.v)
+		case negative:
+			l.NotFound = append(l.NotFound, k)
+		default:
+			l.Missing = append(l.Missing, k)
+		}
+	})
+	return l, err
+}
+
+// LocalLen returns how many live entries of the namespace the local tier
+// holds. It visits every local entry of the Store: O(entries).
+func (c *Cache[V]) LocalLen() int {
+	return c.s.local.CountFunc(func(k localKey, _ *entry) bool { return k.ns == c.id })
+}
+
+// lookupMany looks every key up, local tier first, calling each with what it
+// found (once per distinct key; absent keys too) and counting hits and
+// misses. It returns the number of Redis reads made (0 or 1 batch).
+func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, each func(string, found[V])) (int, error) {
+	if c.s.closed.Load() {
+		return 0, ErrClosed
+	}
+	var remote []string
+	seen := make(map[string]struct{}, len(ks))
+	for _, k := range ks {
+		if k == "" {
+			return 0, ErrEmptyKey
+		}
+		if _, dup := seen[k]; dup {
+			continue
+		}
+		seen[k] = struct{}{}
+		if f, ok := c.localGet(k); ok && f.state != stale {
+			c.count(f, true)
+			each(k, f)
+			continue
+		}
+		remote = append(remote, k)
+	}
+	if len(remote) == 0 {
+		return 0, nil
+	}
+	if !c.s.hasRedis() {
+		for _, k := range remote {
+			c.stats.misses.Add(1)
+			each(k, found[V]{})
+		}
+		return 0, nil
+	}
+	rks := make([]string, len(remote))
+	for i, k := range remote {
+		rks[i] = c.prefix + k
+	}
+	vals, err := c.s.mget(ctx, c.opts.Timeout, rks)
+	if err != nil {
+		c.stats.redisErrors.Add(1)
+		for _, k := range remote {
+			c.stats.misses.Add(1)
+			each(k, found[V]{})
+		}
+		return 1, err
+	}
+	for i, k := range remote {
+		var f found[V]
+		if s, ok := vals[i].(string); ok {
+			f = c.decodeAndKeep(k, s)
+		}
+		c.count(f, false)
+		each(k, f)
+	}
+	return 1, nil
+}
+
+// count records a lookup's outcome in the stats.
+func (c *Cache[V]) count(f found[V], local bool) {
+	switch {
+	case f.state == fresh && local:
+		c.stats.localHits.Add(1)
+	case f.state == fresh:
+		c.stats.remoteHits.Add(1)
+	case f.state == negative:
+		c.stats.negativeHits.Add(1)
+	default:
+		c.stats.misses.Add(1)
+	}
+}
+
+// Clear removes every entry of the namespace: from the local tier, and from
+// Redis with SCAN and UNLINK on every master (never KEYS or FLUSHALL).
+// Entries written while Clear runs may survive it.
+func (c *Cache[V]) Clear(ctx context.Context) error {
+	if c.s.closed.Load() {
+		return ErrClosed
+	}
+	c.s.local.DeleteFunc(func(k localKey, _ *entry) bool { return k.ns == c.id })
+	if !c.s.hasRedis() {
+		return nil
+	}
+	if err := c.s.scanDelete(ctx, c.opts.Timeout, keys.EscapeGlob(c.prefix)+"*"); err != nil {
+		c.stats.redisErrors.Add(1)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tiercache/tiercache/internal/redistest"
+)
+
+// backend is a Redis deployment the suite runs on.
+type backend struct {
+	name string
+	// client returns a new client, closed in t.Cleanup, that counts the
+	// round trips it makes (one per command or pipeline sent to a node).
+	client func(t *testing.T) (redis.UniversalClient, *roundTrips)
+}
+
+// backends starts a single server and a 3-master cluster.
+func backends(t *testing.T) []backend {
+	single := redistest.Start(t)
+	cluster := redistest.StartCluster(t)
+	return []backend{
+		{"single", func(t *testing.T) (redis.UniversalClient, *roundTrips) {
+			rt := &roundTrips{}
+			c := single.Client(t)
+			c.AddHook(rt)
+			return c, rt
+		}},
+		{"cluster", func(t *testing.T) (redis.UniversalClient, *roundTrips) {
+			rt := &roundTrips{}
+			c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cluster.Addrs()})
+			c.OnNewNode(func(n *redis.Client) { n.AddHook(rt) })
+			t.Cleanup(func() { _ = c.Close() })
+			return c, rt
+		}},
+	}
+}
+
+// roundTrips is a go-redis hook counting round trips to nodes.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { r.n.Add(1); return next(ctx, cmd) }
+}
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
+}
+
+// during returns how many round trips fn made.
+func (r *roundTrips) during(fn func()) int64 {
+	before := r.n.Load()
+	fn()
+	return r.n.Load() - before
+}
+
+func newStore(t testing.TB, rdb redis.UniversalClient, opts StoreOptions) *Store {
+	s, err := NewStore(rdb, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func newCache[V any](t testing.TB, s *Store, opts Options[V]) *Cache[V] {
+	c, err := New(s, uniqueNS(t), opts)
+	require.NoError(t, err)
+	return c
+}
+
+var nsSeq atomic.Int64
+
+// uniqueNS names a namespace no other test uses.
+func uniqueNS(t testing.TB) string {
+	return fmt.Sprintf("t%d-%d", time.Now().UnixNano()%1e9, nsSeq.Add(1))
+}
+
+// eventually polls cond until it holds or a generous deadline passes (a
+// hang guard, not a speed goal).
+func eventually(t *testing.T, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	require.Eventually(t, cond, 10*time.Second, 5*time.Millisecond, append([]any{msg}, args...)...)
+}

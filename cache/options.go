@@ -1,0 +1,143 @@
+package cache
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tiercache/tiercache/codec"
+)
+
+// Defaults for StoreOptions and Options; each field's comment repeats its own.
+const (
+	DefaultMaxEntries      = 100_000
+	DefaultMaxBytes        = 64 << 20
+	DefaultPrefix          = "tc:"
+	DefaultBreakerFailures = 5
+	DefaultBreakerCoolDown = time.Second
+	DefaultTTL             = time.Hour
+	DefaultLocalTTL        = time.Minute
+	DefaultTimeout         = time.Second
+	DefaultMaxValueSize    = 1 << 20
+)
+
+// StoreOptions configures a Store. The zero value means the defaults.
+type StoreOptions struct {
+	// MaxEntries is the local tier's entry budget, shared by every
+	// namespace of the Store. Default DefaultMaxEntries (100 000).
+	MaxEntries int
+	// MaxBytes is the local tier's byte budget; an entry counts its encoded
+	// length, its key and a fixed overhead. Default DefaultMaxBytes (64 MiB).
+	MaxBytes int64
+	// Prefix starts every Redis key the Store writes. Default "tc:".
+	Prefix string
+	// BreakerFailures is how many consecutive Redis failures (network errors
+	// and timeouts, not misses or server replies) open the breaker.
+	// Default 5.
+	BreakerFailures int
+	// BreakerCoolDown is how long an open breaker skips Redis before one
+	// probe is let through. Default 1s.
+	BreakerCoolDown time.Duration
+	// Logger receives one line per breaker state change and errors of
+	// background refreshes. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o StoreOptions) withDefaults() (StoreOptions, error) {
+	if o.MaxEntries < 0 || o.MaxBytes < 0 || o.BreakerFailures < 0 || o.BreakerCoolDown < 0 {
+		return o, fmt.Errorf("%w: negative size, count or duration in StoreOptions", ErrInvalidOptions)
+	}
+	if o.MaxEntries == 0 {
+		o.MaxEntries = DefaultMaxEntries
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.BreakerFailures == 0 {
+		o.BreakerFailures = DefaultBreakerFailures
+	}
+	if o.BreakerCoolDown == 0 {
+		o.BreakerCoolDown = DefaultBreakerCoolDown
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o, nil
+}
+
+// Options configures a Cache namespace. The zero value means the defaults.
+type Options[V any] struct {
+	// TTL is how long a value is fresh. Redis keeps it for TTL plus the
+	// larger of StaleWhileRevalidate and StaleIfError. Sub-second TTLs are
+	// honoured (millisecond resolution). Default 1h.
+	TTL time.Duration
+	// LocalTTL bounds how long the local tier keeps a copy; a local copy
+	// never outlives its Redis entry. Negative: no local tier for this
+	// namespace (every read goes to Redis). Default 1m.
+	LocalTTL time.Duration
+	// Jitter spreads expiries so that keys written together do not expire
+	// together: each TTL (both tiers) is shortened by a random fraction in
+	// [0, Jitter). Must be in [0, 1). Default 0 (no jitter).
+	Jitter float64
+	// NegativeTTL is how long a loader's ErrNotFound is cached as a
+	// negative entry. Default 0: not cached.
+	NegativeTTL time.Duration
+	// StaleWhileRevalidate is the window after TTL in which GetOrLoad
+	// returns the stale value at once and refreshes it once in the
+	// background. Default 0: off.
+	StaleWhileRevalidate time.Duration
+	// StaleIfError is the window after TTL in which GetOrLoad returns the
+	// stale value when the loader fails (counted in Stats.StaleServed).
+	// Default 0: off.
+	StaleIfError time.Duration
+	// Codec encodes values for Redis. Default codec.JSON[V]().
+	Codec codec.Codec[V]
+	// Timeout bounds every Redis call (the caller's context bounds it too).
+	// Default 1s.
+	Timeout time.Duration
+	// LoadTimeout bounds a load started by GetOrLoad. The load does not run
+	// under a single caller's context (one caller giving up must not cancel
+	// it for the others), so this is its deadline. Default 0: none.
+	LoadTimeout time.Duration
+	// MaxValueSize is the largest encoded value (before compression) that
+	// may be written; larger ones are ErrTooLarge. Default 1 MiB.
+	MaxValueSize int
+	// CompressAbove compresses encoded values of at least this many bytes
+	// when that makes them smaller. Default 0: no compression.
+	CompressAbove int
+	// CopyOnRead, when set, is applied to every value a read returns. Local
+	// hits otherwise hand every caller the same V: set it (to a deep copy)
+	// if callers mutate what they get. Default nil: values are shared.
+	CopyOnRead func(V) V
+}
+
+func (o Options[V]) withDefaults() (Options[V], error) {
+	switch {
+	case o.TTL < 0 || o.NegativeTTL < 0 || o.StaleWhileRevalidate < 0 || o.StaleIfError < 0 ||
+		o.Timeout < 0 || o.LoadTimeout < 0 || o.MaxValueSize < 0 || o.CompressAbove < 0:
+		return o, fmt.Errorf("%w: negative duration or size", ErrInvalidOptions)
+	case o.TTL > 0 && o.TTL < time.Millisecond, o.NegativeTTL > 0 && o.NegativeTTL < time.Millisecond:
+		return o, fmt.Errorf("%w: TTLs are in milliseconds; %v is below one", ErrInvalidOptions, min(o.TTL, o.NegativeTTL))
+	case o.Jitter < 0 || o.Jitter >= 1:
+		return o, fmt.Errorf("%w: Jitter %v is not in [0, 1)", ErrInvalidOptions, o.Jitter)
+	}
+	if o.TTL == 0 {
+		o.TTL = DefaultTTL
+	}
+	if o.LocalTTL == 0 {
+		o.LocalTTL = DefaultLocalTTL
+	}
+	if o.Codec == nil {
+		o.Codec = codec.JSON[V]()
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxValueSize == 0 {
+		o.MaxValueSize = DefaultMaxValueSize
+	}
+	return o, nil
+}

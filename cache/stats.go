@@ -1,0 +1,55 @@
+package cache
+
+import "sync/atomic"
+
+// Stats is a snapshot of a namespace's counters, with the state of the Store
+// it belongs to.
+type Stats struct {
+	LocalHits    uint64 // reads answered by the local tier
+	RemoteHits   uint64 // reads answered by Redis
+	Misses       uint64 // reads that found no fresh value
+	NegativeHits uint64 // reads answered by a cached "not found"
+	Loads        uint64 // loader calls
+	LoadErrors   uint64 // loader calls that failed (ErrNotFound excepted) or panicked in a refresh
+	SharedLoads  uint64 // GetOrLoad calls that shared another call's load
+	StaleServed  uint64 // stale values returned (stale-while-revalidate, stale-if-error)
+	DecodeErrors uint64 // Redis values that could not be decoded (read as misses)
+	RedisErrors  uint64 // failed Redis calls
+	Degraded     uint64 // loaded values returned without being stored because Redis was unavailable
+
+	// Store-wide figures.
+	Breaker      BreakerState // the Store's circuit breaker
+	Evictions    uint64       // local entries pushed out by the budget
+	Expirations  uint64       // local entries dropped at their expiry
+	LocalEntries int          // entries in the local tier
+	LocalBytes   int64        // bytes the local tier accounts for
+}
+
+type counters struct {
+	localHits, remoteHits, misses, negativeHits atomic.Uint64
+	loads, loadErrors, sharedLoads, staleServed atomic.Uint64
+	decodeErrors, redisErrors, degraded         atomic.Uint64
+}
+
+// Stats returns the namespace's counters and the Store's local tier figures.
+func (c *Cache[V]) Stats() Stats {
+	ls := c.s.local.Stats()
+	return Stats{
+		LocalHits:    c.stats.localHits.Load(),
+		RemoteHits:   c.stats.remoteHits.Load(),
+		Misses:       c.stats.misses.Load(),
+		NegativeHits: c.stats.negativeHits.Load(),
+		Loads:        c.stats.loads.Load(),
+		LoadErrors:   c.stats.loadErrors.Load(),
+		SharedLoads:  c.stats.sharedLoads.Load(),
+		StaleServed:  c.stats.staleServed.Load(),
+		DecodeErrors: c.stats.decodeErrors.Load(),
+		RedisErrors:  c.stats.redisErrors.Load(),
+		Degraded:     c.stats.degraded.Load(),
+		Breaker:      c.s.Breaker(),
+		Evictions:    ls.Evictions,
+		Expirations:  ls.Expirations,
+		LocalEntries: ls.Entries,
+		LocalBytes:   ls.Bytes,
+	}
+}

@@ -1,0 +1,296 @@
+package cache
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tiercache/tiercache/internal/keys"
+	"github.com/tiercache/tiercache/lrutier"
+)
+
+//go:embed set.lua
+var setLua string
+
+// setScript writes entries without overwriting keys of another type.
+var setScript = redis.NewScript(setLua)
+
+// entryOverhead approximates the memory an entry costs beyond its encoded
+// value and key: the entry struct, the boxed value and the LRU bookkeeping.
+const entryOverhead = 128
+
+// Store is the process-wide part of tiercache: one local tier (one budget in
+// entries and bytes for every namespace), one Redis client and one circuit
+// breaker. Create namespaces on it with New. A Store is safe for concurrent
+// use; create one per process and Redis deployment.
+//
+// A Store made with a nil client is local-only: values live in the local
+// tier alone, bounded by their TTLs and the budget, and nothing is shared
+// between processes.
+type Store struct {
+	rdb     redis.UniversalClient
+	cluster bool
+	opts    StoreOptions
+	local   *lrutier.Tier[localKey, *entry]
+	brk     *breaker
+
+	nextNS atomic.Uint32
+	bg     sync.WaitGroup // background refreshes
+	closed atomic.Bool
+}
+
+// localKey names an entry in the shared local tier: a namespace id and the
+// caller's key, so that a lookup builds no string.
+type localKey struct {
+	ns  uint32
+	key string
+}
+
+// entry is a decoded value in the local tier.
+type entry struct {
+	value    any   // the namespace's V; unused for negative entries
+	soft     int64 // unix ms after which the value is stale; 0: fresh for its whole local life
+	hard     int64 // unix ms when the Redis entry expires
+	negative bool
+}
+
+// NewStore returns a Store on rdb (any go-redis client: standalone, Sentinel
+// failover or Cluster), or a local-only Store when rdb is nil. The Store does
+// not own rdb: Close leaves it open.
+func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{rdb: rdb, opts: opts}
+	if _, ok := rdb.(*redis.ClusterClient); ok {
+		s.cluster = true
+	}
+	seed := maphash.MakeSeed()
+	s.local = lrutier.New(lrutier.Options[localKey, *entry]{
+		MaxEntries: opts.MaxEntries,
+		MaxBytes:   opts.MaxBytes,
+		Hash: func(k localKey) uint64 {
+			return maphash.String(seed, k.key) ^ uint64(k.ns)*0x9e3779b97f4a7c15
+		},
+	})
+	s.brk = newBreaker(opts.BreakerFailures, opts.BreakerCoolDown, opts.Logger)
+	return s, nil
+}
+
+// Close waits for background refreshes to finish and makes further calls
+// return ErrClosed. It does not close the Redis client.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.bg.Wait()
+	s.local.Purge()
+	return nil
+}
+
+// Breaker returns the state of the Store's circuit breaker.
+func (s *Store) Breaker() BreakerState { return BreakerState(s.brk.state.Load()) }
+
+// hasRedis reports whether the Store has a Redis client.
+func (s *Store) hasRedis() bool { return s.rdb != nil }
+
+// call runs fn against Redis under the breaker and a per-operation timeout.
+// Failures of Redis itself come back wrapped in ErrUnavailable; reply
+// errors such as WRONGTYPE come back as they are.
+func (s *Store) call(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !s.brk.allow() {
+		return fmt.Errorf("%w: circuit breaker open", ErrUnavailable)
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	err := fn(cctx)
+	cancel()
+	s.brk.done(ctx, err)
+	if isFailure(ctx, err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
+// get reads one key. A missing key is redis.Nil.
+func (s *Store) get(ctx context.Context, timeout time.Duration, key string) (string, error) {
+	var val string
+	err := s.call(ctx, timeout, func(ctx context.Context) error {
+		var err error
+		val, err = s.rdb.Get(ctx, key).Result()
+		return err
+	})
+	return val, wrongType(err, key)
+}
+
+// mget reads keys in one round trip per node (one MGET per hash slot on
+// Cluster, pipelined). vals[i] is nil for a missing key or one holding
+// another type.
+func (s *Store) mget(ctx context.Context, timeout time.Duration, ks []string) ([]any, error) {
+	vals := make([]any, len(ks))
+	err := s.call(ctx, timeout, func(ctx context.Context) error {
+		if !s.cluster {
+			res, err := s.rdb.MGet(ctx, ks...).Result()
+			copy(vals, res)
+			return err
+		}
+		groups := keys.GroupBySlot(ks)
+		cmds := make([]*redis.SliceCmd, len(groups))
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for gi, g := range groups {
+				cmds[gi] = p.MGet(ctx, pick(ks, g)...)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for gi, g := range groups {
+			for j, i := range g {
+				vals[i] = cmds[gi].Val()[j]
+			}
+		}
+		return nil
+	})
+	return vals, err
+}
+
+// write stores envelopes (args holds envelope and TTL in milliseconds for
+// each key, in turn) with setScript: one script call on a single server, one
+// per hash slot on Cluster, in one round trip per node. A key holding another
+// type fails its whole call with ErrWrongType and nothing in it is written.
+func (s *Store) write(ctx context.Context, timeout time.Duration, ks []string, args []any) error {
+	err := s.call(ctx, timeout, func(ctx context.Context) error {
+		if !s.cluster {
+			return setScript.Run(ctx, s.rdb, ks, args...).Err()
+		}
+		groups := keys.GroupBySlot(ks)
+		run := func(ctx context.Context, p redis.Pipeliner, eval bool) []*redis.Cmd {
+			cmds := make([]*redis.Cmd, len(groups))
+			for gi, g := range groups {
+				gk := pick(ks, g)
+				ga := make([]any, 0, 2*len(g))
+				for _, i := range g {
+					ga = append(ga, args[2*i], args[2*i+1])
+				}
+				if eval {
+					cmds[gi] = setScript.Eval(ctx, p, gk, ga...)
+				} else {
+					cmds[gi] = setScript.EvalSha(ctx, p, gk, ga...)
+				}
+			}
+			return cmds
+		}
+		var cmds []*redis.Cmd
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { cmds = run(ctx, p, false); return nil })
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			// A node that restarted or never saw the script: send it whole.
+			_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { cmds = run(ctx, p, true); return nil })
+		}
+		if err != nil {
+			return firstErr(cmds, err)
+		}
+		return nil
+	})
+	if err != nil && len(ks) > 0 {
+		return wrongType(err, ks[0])
+	}
+	return err
+}
+
+// del deletes keys, one DEL per hash slot on Cluster.
+func (s *Store) del(ctx context.Context, timeout time.Duration, ks []string) error {
+	return s.call(ctx, timeout, func(ctx context.Context) error {
+		if !s.cluster {
+			return s.rdb.Del(ctx, ks...).Err()
+		}
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, g := range keys.GroupBySlot(ks) {
+				p.Del(ctx, pick(ks, g)...)
+			}
+			return nil
+		})
+		return err
+	})
+}
+
+// scanDelete deletes every key matching pattern with SCAN and UNLINK, on
+// every master of a Cluster. It never uses KEYS or FLUSH*.
+func (s *Store) scanDelete(ctx context.Context, timeout time.Duration, pattern string) error {
+	one := func(ctx context.Context, c redis.Cmdable) error {
+		var cursor uint64
+		for {
+			var batch []string
+			err := s.call(ctx, timeout, func(ctx context.Context) error {
+				var err error
+				batch, cursor, err = c.Scan(ctx, cursor, pattern, 500).Result()
+				if err != nil || len(batch) == 0 {
+					return err
+				}
+				// One key per UNLINK: a node rejects multi-key commands across slots.
+				_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+					for _, k := range batch {
+						p.Unlink(ctx, k)
+					}
+					return nil
+				})
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if cursor == 0 {
+				return nil
+			}
+		}
+	}
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return one(ctx, c) })
+	}
+	return one(ctx, s.rdb)
+}
+
+// wrongType maps a WRONGTYPE reply to ErrWrongType. A reply's error code is
+// the protocol's way to tell error kinds apart, so it is matched as a prefix.
+func wrongType(err error, key string) error {
+	if err != nil && redis.HasErrorPrefix(err, "WRONGTYPE") {
+		return fmt.Errorf("%w: %s: %w", ErrWrongType, key, err)
+	}
+	return err
+}
+
+func firstErr(cmds []*redis.Cmd, fallback error) error {
+	for _, c := range cmds {
+		if c != nil && c.Err() != nil {
+			return c.Err()
+		}
+	}
+	return fallback
+}
+
+func pick(ks []string, idx []int) []string {
+	out := make([]string, len(idx))
+	for j, i := range idx {
+		out[j] = ks[i]
+	}
+	return out
+}
+
+// bytesOf views s as bytes without copying. Codecs never modify or retain
+// what they decode (codec.Codec's contract), so the view is never written.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// isAbsent reports whether err means the key has no entry.
+func isAbsent(err error) bool { return errors.Is(err, redis.Nil) }
+
