@@ -293,4 +293,3 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 
 // isAbsent reports whether err means the key has no entry.
 func isAbsent(err error) bool { return errors.Is(err, redis.Nil) }
-
