@@ -50,7 +50,7 @@ func New[V any](s *Store, namespace string, opts Options[V]) (*Cache[V], error) 
 	return &Cache[V]{
 		s:      s,
 		ns:     namespace,
-		id:     s.nextNS.Add(1),
+		id:     s.register(namespace),
 		prefix: s.opts.Prefix + namespace + ":",
 		opts:   opts,
 	}, nil
@@ -174,6 +174,7 @@ func (c *Cache[V]) localGet(key string) (found[V], bool) {
 // remoteGet reads key from Redis and keeps what it finds in the local tier.
 // Undecodable bytes count as a decode error and read as absent.
 func (c *Cache[V]) remoteGet(ctx context.Context, key string) (found[V], error) {
+	tok := c.s.coh.token()
 	raw, err := c.s.get(ctx, c.opts.Timeout, c.prefix+key)
 	if isAbsent(err) {
 		return found[V]{}, nil
@@ -182,12 +183,12 @@ func (c *Cache[V]) remoteGet(ctx context.Context, key string) (found[V], error) 
 		c.stats.redisErrors.Add(1)
 		return found[V]{}, err
 	}
-	return c.decodeAndKeep(key, raw), nil
+	return c.decodeAndKeep(key, raw, tok), nil
 }
 
-// decodeAndKeep decodes an envelope read from Redis and stores it in the
-// local tier.
-func (c *Cache[V]) decodeAndKeep(key, raw string) found[V] {
+// decodeAndKeep decodes an envelope read from Redis by a call that started
+// at coherence token tok, and stores it in the local tier.
+func (c *Cache[V]) decodeAndKeep(key, raw string, tok uint64) found[V] {
 	h, v, err := codec.DecodeValue(bytesOf(raw), c.opts.Codec, c.opts.MaxValueSize)
 	if err != nil {
 		c.stats.decodeErrors.Add(1)
@@ -204,17 +205,18 @@ func (c *Cache[V]) decodeAndKeep(key, raw string) found[V] {
 	if h.HardExpiry != 0 && now >= h.HardExpiry {
 		return found[V]{} // expired in transit; Redis drops it now
 	}
-	c.keepLocal(key, v, h, len(raw), now)
+	c.keepLocal(key, v, h, len(raw), now, tok)
 	return f
 }
 
 // keepLocal stores a decoded value in the local tier, to expire no later
-// than its Redis entry.
-func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int64) {
-	if c.opts.LocalTTL < 0 {
+// than its Redis entry, unless coherence says that the Redis call that
+// produced it (started at token tok) may have been overtaken by a write.
+func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int64, tok uint64) {
+	if c.opts.LocalTTL < 0 || !c.s.coh.keepable(key, tok) {
 		return
 	}
-	exp := now + c.jitter(c.opts.LocalTTL).Milliseconds()
+	exp := now + min(c.jitter(c.opts.LocalTTL), c.s.opts.MaxStaleness).Milliseconds()
 	if h.HardExpiry != 0 {
 		exp = min(exp, h.HardExpiry)
 	}
@@ -225,7 +227,11 @@ func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int6
 	if h.SoftExpiry != 0 && h.SoftExpiry < exp {
 		e.soft = h.SoftExpiry // otherwise fresh for its whole local life: no clock read on a hit
 	}
-	c.s.local.Set(localKey{c.id, key}, e, int64(size+len(key))+entryOverhead, exp*int64(time.Millisecond))
+	lk := localKey{c.id, key}
+	c.s.local.Set(lk, e, int64(size+len(key))+entryOverhead, exp*int64(time.Millisecond))
+	if !c.s.coh.keepable(key, tok) { // an invalidation landed while storing
+		c.s.local.Delete(lk)
+	}
 }
 
 // jitter shortens d by a random fraction in [0, Options.Jitter).
@@ -304,23 +310,27 @@ func (c *Cache[V]) put(ctx context.Context, ks []string, vs []V, nvals int) erro
 		args = append(args, buf, strconv.FormatInt(ttl.Milliseconds(), 10))
 		hdrs[i], sizes[i] = h, len(buf)
 	}
-	if err := c.writeRemote(ctx, ks, rks, args); err != nil {
+	tok := c.s.coh.token()
+	if err := c.writeRemote(ctx, ks, rks, args, now); err != nil {
 		return err
 	}
 	for i, k := range ks {
-		c.keepLocal(k, vs[i], hdrs[i], sizes[i], now.UnixMilli())
+		c.keepLocal(k, vs[i], hdrs[i], sizes[i], now.UnixMilli(), tok)
 	}
 	return nil
 }
 
 // writeRemote writes to Redis, dropping the local copies first so that a
 // failed write leaves none that Redis lacks.
-func (c *Cache[V]) writeRemote(ctx context.Context, ks, rks []string, args []any) error {
+func (c *Cache[V]) writeRemote(ctx context.Context, ks, rks []string, args []any, now time.Time) error {
 	for _, k := range ks {
 		c.s.local.Delete(localKey{c.id, k})
 	}
 	if !c.s.hasRedis() {
 		return nil
+	}
+	if c.s.Coherence() != CoherenceNone {
+		c.s.coh.lag.start(rks[0], now)
 	}
 	if err := c.s.write(ctx, c.opts.Timeout, rks, args); err != nil {
 		c.stats.redisErrors.Add(1)
@@ -466,6 +476,7 @@ func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, each func(string
 	for i, k := range remote {
 		rks[i] = c.prefix + k
 	}
+	tok := c.s.coh.token()
 	vals, err := c.s.mget(ctx, c.opts.Timeout, rks)
 	if err != nil {
 		c.stats.redisErrors.Add(1)
@@ -478,7 +489,7 @@ func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, each func(string
 	for i, k := range remote {
 		var f found[V]
 		if s, ok := vals[i].(string); ok {
-			f = c.decodeAndKeep(k, s)
+			f = c.decodeAndKeep(k, s, tok)
 		}
 		c.count(f, false)
 		each(k, f)
@@ -511,9 +522,12 @@ func (c *Cache[V]) Clear(ctx context.Context) error {
 	if !c.s.hasRedis() {
 		return nil
 	}
-	if err := c.s.scanDelete(ctx, c.opts.Timeout, keys.EscapeGlob(c.prefix)+"*"); err != nil {
-		c.stats.redisErrors.Add(1)
-		return err
+	err := c.s.scanDelete(ctx, c.opts.Timeout, keys.EscapeGlob(c.prefix)+"*")
+	if err == nil {
+		err = c.s.publishClear(ctx, c.opts.Timeout, c.ns)
 	}
-	return nil
+	if err != nil {
+		c.stats.redisErrors.Add(1)
+	}
+	return err
 }

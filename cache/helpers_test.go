@@ -60,10 +60,30 @@ func (r *roundTrips) during(fn func()) int64 {
 	return r.n.Load() - before
 }
 
+// newStore returns a Store closed in t.Cleanup. Unless opts say otherwise
+// it has no coherence, so that the mechanics of the two tiers can be
+// counted exactly (with coherence, a Store's own writes come back as
+// invalidations at a time of the server's choosing); coherence has tests of
+// its own.
 func newStore(t testing.TB, rdb redis.UniversalClient, opts StoreOptions) *Store {
+	if opts.Coherence == CoherenceAuto {
+		opts.Coherence = CoherenceNone
+	}
 	s, err := NewStore(rdb, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// coherentStore returns a Store with the given coherence (Auto: tracking on
+// these servers), subscribed before it is returned.
+func coherentStore(t testing.TB, rdb redis.UniversalClient, mode Coherence) *Store {
+	s, err := NewStore(rdb, StoreOptions{Coherence: mode})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, s.WaitCoherent(ctx))
 	return s
 }
 

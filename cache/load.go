@@ -146,6 +146,7 @@ func (c *Cache[V]) fill(ctx context.Context, key string, load func(context.Conte
 	// context started it.
 	ctx = context.WithoutCancel(ctx)
 	var fallback found[V] // a stale value for stale-if-error
+	degraded := false
 	if c.s.hasRedis() {
 		f, err := c.remoteGet(ctx, key)
 		now := time.Now().UnixMilli()
@@ -153,7 +154,7 @@ func (c *Cache[V]) fill(ctx context.Context, key string, load func(context.Conte
 		case errors.Is(err, ErrWrongType):
 			return zero, err
 		case err != nil:
-			// Redis unavailable: degrade to the loader.
+			degraded = true // Redis unavailable: load without it
 		case f.state == fresh:
 			c.stats.remoteHits.Add(1)
 			return f.v, nil
@@ -174,7 +175,33 @@ func (c *Cache[V]) fill(ctx context.Context, key string, load func(context.Conte
 		}
 	}
 	c.stats.misses.Add(1)
-	v, err := c.runLoader(ctx, func(ctx context.Context) (V, error) { return load(ctx) })
+	if c.opts.Lease > 0 && c.s.hasRedis() && !degraded {
+		f, lv, lerr, how, release := c.loadWithLease(ctx, key, load)
+		switch how {
+		case leaseFound:
+			if lerr != nil {
+				return zero, lerr
+			}
+			if f.state == negative {
+				c.stats.negativeHits.Add(1)
+				return zero, ErrNotFound
+			}
+			c.stats.remoteHits.Add(1)
+			return f.v, nil
+		case leaseLoaded:
+			defer release() // after the value is stored: waiters then find it
+			return c.loaded(ctx, key, lv, lerr, fallback)
+		}
+	}
+	v, err := c.runLoader(ctx, load)
+	return c.loaded(ctx, key, v, err, fallback)
+}
+
+// loaded turns a load's outcome into fill's answer: a value is stored, a
+// loader's ErrNotFound becomes a negative entry (with NegativeTTL), and
+// other errors may be answered with a stale value (StaleIfError).
+func (c *Cache[V]) loaded(ctx context.Context, key string, v V, err error, fallback found[V]) (V, error) {
+	var zero V
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			if c.opts.NegativeTTL > 0 {

@@ -19,6 +19,8 @@ const (
 	DefaultLocalTTL        = time.Minute
 	DefaultTimeout         = time.Second
 	DefaultMaxValueSize    = 1 << 20
+	DefaultMaxStaleness    = time.Minute
+	DefaultLease           = 10 * time.Second
 )
 
 // StoreOptions configures a Store. The zero value means the defaults.
@@ -41,10 +43,22 @@ type StoreOptions struct {
 	// Logger receives one line per breaker state change and errors of
 	// background refreshes. Default slog.Default().
 	Logger *slog.Logger
+	// Coherence selects how local copies learn of writes to Redis.
+	// Default CoherenceAuto: CLIENT TRACKING where the server accepts it,
+	// else pub/sub. A local-only Store has none.
+	Coherence Coherence
+	// MaxStaleness caps how long any local copy lives, whatever its
+	// namespace's LocalTTL: the backstop should an invalidation be lost.
+	// Default 1m.
+	MaxStaleness time.Duration
+
+	// invalidationAddr, when set (by tests), maps a master's address to the
+	// one the invalidation connection dials, such as a fault proxy's.
+	invalidationAddr func(string) string
 }
 
 func (o StoreOptions) withDefaults() (StoreOptions, error) {
-	if o.MaxEntries < 0 || o.MaxBytes < 0 || o.BreakerFailures < 0 || o.BreakerCoolDown < 0 {
+	if o.MaxEntries < 0 || o.MaxBytes < 0 || o.BreakerFailures < 0 || o.BreakerCoolDown < 0 || o.MaxStaleness < 0 {
 		return o, fmt.Errorf("%w: negative size, count or duration in StoreOptions", ErrInvalidOptions)
 	}
 	if o.MaxEntries == 0 {
@@ -65,6 +79,12 @@ func (o StoreOptions) withDefaults() (StoreOptions, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.MaxStaleness == 0 {
+		o.MaxStaleness = DefaultMaxStaleness
+	}
+	if o.Coherence < CoherenceAuto || o.Coherence > CoherenceNone {
+		return o, fmt.Errorf("%w: unknown Coherence %d", ErrInvalidOptions, o.Coherence)
+	}
 	return o, nil
 }
 
@@ -75,8 +95,9 @@ type Options[V any] struct {
 	// honoured (millisecond resolution). Default 1h.
 	TTL time.Duration
 	// LocalTTL bounds how long the local tier keeps a copy; a local copy
-	// never outlives its Redis entry. Negative: no local tier for this
-	// namespace (every read goes to Redis). Default 1m.
+	// never outlives its Redis entry nor StoreOptions.MaxStaleness.
+	// Negative: no local tier for this namespace (every read goes to
+	// Redis). Default 1m.
 	LocalTTL time.Duration
 	// Jitter spreads expiries so that keys written together do not expire
 	// together: each TTL (both tiers) is shortened by a random fraction in
@@ -102,6 +123,13 @@ type Options[V any] struct {
 	// under a single caller's context (one caller giving up must not cancel
 	// it for the others), so this is its deadline. Default 0: none.
 	LoadTimeout time.Duration
+	// Lease is the time-to-live of the fleet-wide load lease: when several
+	// processes miss the same key, the first takes a lease in Redis and
+	// loads; the others wait for its value (woken by the invalidation
+	// stream, polling as the fallback) and load themselves only if the
+	// lease is released without a value or expires. A load that outlives
+	// its lease may run again elsewhere. Negative: no lease. Default 10s.
+	Lease time.Duration
 	// MaxValueSize is the largest encoded value (before compression) that
 	// may be written; larger ones are ErrTooLarge. Default 1 MiB.
 	MaxValueSize int
@@ -138,6 +166,12 @@ func (o Options[V]) withDefaults() (Options[V], error) {
 	}
 	if o.MaxValueSize == 0 {
 		o.MaxValueSize = DefaultMaxValueSize
+	}
+	if o.Lease == 0 {
+		o.Lease = DefaultLease
+	}
+	if o.Lease > 0 && o.Lease < time.Millisecond {
+		return o, fmt.Errorf("%w: Lease %v is below one millisecond", ErrInvalidOptions, o.Lease)
 	}
 	return o, nil
 }

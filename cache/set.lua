@@ -1,6 +1,7 @@
 -- Writes cache entries unless a key holds another Redis type.
 -- KEYS: the entries' Redis keys (one hash slot on Cluster).
--- ARGV[2i-1]: the envelope for KEYS[i]; ARGV[2i]: its TTL in milliseconds.
+-- ARGV[1]: a pub/sub channel to publish each key on after writing, or ''.
+-- ARGV[2i]: the envelope for KEYS[i]; ARGV[2i+1]: its TTL in milliseconds.
 -- Every key is checked before any is written, so a WRONGTYPE error leaves
 -- all of them untouched. Returns the number of keys written.
 for _, key in ipairs(KEYS) do
@@ -10,6 +11,11 @@ for _, key in ipairs(KEYS) do
   end
 end
 for i, key in ipairs(KEYS) do
-  redis.call('SET', key, ARGV[2 * i - 1], 'PX', ARGV[2 * i])
+  redis.call('SET', key, ARGV[2 * i], 'PX', ARGV[2 * i + 1])
+end
+if ARGV[1] ~= '' then
+  for _, key in ipairs(KEYS) do
+    redis.call('PUBLISH', ARGV[1], key)
+  end
 end
 return #KEYS

@@ -1,6 +1,9 @@
 package cache
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Stats is a snapshot of a namespace's counters, with the state of the Store
 // it belongs to.
@@ -16,6 +19,16 @@ type Stats struct {
 	DecodeErrors uint64 // Redis values that could not be decoded (read as misses)
 	RedisErrors  uint64 // failed Redis calls
 	Degraded     uint64 // loaded values returned without being stored because Redis was unavailable
+	LeaseWaits   uint64 // times a load waited on another process's lease
+
+	// Coherence, store-wide.
+	Coherence          Coherence     // the mode in force (Auto until decided)
+	Coherent           bool          // every invalidation connection is subscribed: the local tier is in use
+	Invalidations      uint64        // keys invalidated by the stream
+	Resyncs            uint64        // local tier flushes after a lost invalidation connection or a topology change
+	InvalidationLagP50 time.Duration // from the start of a write through this Store to the arrival of its invalidation
+	InvalidationLagP99 time.Duration
+	LagSamples         int // writes whose lag was measured
 
 	// Store-wide figures.
 	Breaker      BreakerState // the Store's circuit breaker
@@ -26,30 +39,39 @@ type Stats struct {
 }
 
 type counters struct {
-	localHits, remoteHits, misses, negativeHits atomic.Uint64
-	loads, loadErrors, sharedLoads, staleServed atomic.Uint64
-	decodeErrors, redisErrors, degraded         atomic.Uint64
+	localHits, remoteHits, misses, negativeHits     atomic.Uint64
+	loads, loadErrors, sharedLoads, staleServed     atomic.Uint64
+	decodeErrors, redisErrors, degraded, leaseWaits atomic.Uint64
 }
 
 // Stats returns the namespace's counters and the Store's local tier figures.
 func (c *Cache[V]) Stats() Stats {
 	ls := c.s.local.Stats()
+	p50, p99, n := c.s.coh.lag.quantiles()
 	return Stats{
-		LocalHits:    c.stats.localHits.Load(),
-		RemoteHits:   c.stats.remoteHits.Load(),
-		Misses:       c.stats.misses.Load(),
-		NegativeHits: c.stats.negativeHits.Load(),
-		Loads:        c.stats.loads.Load(),
-		LoadErrors:   c.stats.loadErrors.Load(),
-		SharedLoads:  c.stats.sharedLoads.Load(),
-		StaleServed:  c.stats.staleServed.Load(),
-		DecodeErrors: c.stats.decodeErrors.Load(),
-		RedisErrors:  c.stats.redisErrors.Load(),
-		Degraded:     c.stats.degraded.Load(),
-		Breaker:      c.s.Breaker(),
-		Evictions:    ls.Evictions,
-		Expirations:  ls.Expirations,
-		LocalEntries: ls.Entries,
-		LocalBytes:   ls.Bytes,
+		LeaseWaits:         c.stats.leaseWaits.Load(),
+		Coherence:          c.s.Coherence(),
+		Coherent:           c.s.coh.down.Load() == 0,
+		Invalidations:      c.s.coh.invalidations.Load(),
+		Resyncs:            c.s.coh.resyncs.Load(),
+		InvalidationLagP50: p50,
+		InvalidationLagP99: p99,
+		LagSamples:         n,
+		LocalHits:          c.stats.localHits.Load(),
+		RemoteHits:         c.stats.remoteHits.Load(),
+		Misses:             c.stats.misses.Load(),
+		NegativeHits:       c.stats.negativeHits.Load(),
+		Loads:              c.stats.loads.Load(),
+		LoadErrors:         c.stats.loadErrors.Load(),
+		SharedLoads:        c.stats.sharedLoads.Load(),
+		StaleServed:        c.stats.staleServed.Load(),
+		DecodeErrors:       c.stats.decodeErrors.Load(),
+		RedisErrors:        c.stats.redisErrors.Load(),
+		Degraded:           c.stats.degraded.Load(),
+		Breaker:            c.s.Breaker(),
+		Evictions:          ls.Evictions,
+		Expirations:        ls.Expirations,
+		LocalEntries:       ls.Entries,
+		LocalBytes:         ls.Bytes,
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,7 +42,10 @@ type Store struct {
 	opts    StoreOptions
 	local   *lrutier.Tier[localKey, *entry]
 	brk     *breaker
+	coh     *coherence
 
+	nsMu   sync.RWMutex
+	nsIDs  map[string][]uint32 // namespace name -> ids of its Caches (copied on write)
 	nextNS atomic.Uint32
 	bg     sync.WaitGroup // background refreshes
 	closed atomic.Bool
@@ -70,7 +74,7 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{rdb: rdb, opts: opts}
+	s := &Store{rdb: rdb, opts: opts, nsIDs: make(map[string][]uint32)}
 	if _, ok := rdb.(*redis.ClusterClient); ok {
 		s.cluster = true
 	}
@@ -83,7 +87,44 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 		},
 	})
 	s.brk = newBreaker(opts.BreakerFailures, opts.BreakerCoolDown, opts.Logger)
+	s.coh = newCoherence(s, opts.Coherence)
 	return s, nil
+}
+
+// register gives a new Cache of namespace ns its id.
+func (s *Store) register(ns string) uint32 {
+	id := s.nextNS.Add(1)
+	s.nsMu.Lock()
+	s.nsIDs[ns] = append(slices.Clip(s.nsIDs[ns]), id)
+	s.nsMu.Unlock()
+	return id
+}
+
+// namespaceIDs returns the ids of namespace ns's Caches; the slice is
+// never modified.
+func (s *Store) namespaceIDs(ns string) []uint32 {
+	s.nsMu.RLock()
+	defer s.nsMu.RUnlock()
+	return s.nsIDs[ns]
+}
+
+// Coherence returns the coherence mode in force: CoherenceAuto until the
+// server has been asked whether it supports tracking.
+func (s *Store) Coherence() Coherence { return Coherence(s.coh.mode.Load()) }
+
+// WaitCoherent blocks until every invalidation connection is subscribed,
+// so that the local tier is in use, or ctx ends. Until then (at start, and
+// while a connection is down) reads go to Redis. It returns at once for a
+// Store without coherence.
+func (s *Store) WaitCoherent(ctx context.Context) error { return s.coh.waitUp(ctx) }
+
+// channel returns the pub/sub channel writes publish on, or "" when writes
+// publish nothing.
+func (s *Store) channel() string {
+	if s.Coherence() == CoherencePubSub {
+		return s.opts.Prefix + "invalidate"
+	}
+	return ""
 }
 
 // Close waits for background refreshes to finish and makes further calls
@@ -93,6 +134,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.bg.Wait()
+	s.coh.close()
 	s.local.Purge()
 	return nil
 }
@@ -170,17 +212,20 @@ func (s *Store) mget(ctx context.Context, timeout time.Duration, ks []string) ([
 // each key, in turn) with setScript: one script call on a single server, one
 // per hash slot on Cluster, in one round trip per node. A key holding another
 // type fails its whole call with ErrWrongType and nothing in it is written.
+// In pub/sub coherence the script also publishes the keys.
 func (s *Store) write(ctx context.Context, timeout time.Duration, ks []string, args []any) error {
+	channel := s.channel()
 	err := s.call(ctx, timeout, func(ctx context.Context) error {
 		if !s.cluster {
-			return setScript.Run(ctx, s.rdb, ks, args...).Err()
+			return setScript.Run(ctx, s.rdb, ks, append([]any{channel}, args...)...).Err()
 		}
 		groups := keys.GroupBySlot(ks)
 		run := func(ctx context.Context, p redis.Pipeliner, eval bool) []*redis.Cmd {
 			cmds := make([]*redis.Cmd, len(groups))
 			for gi, g := range groups {
 				gk := pick(ks, g)
-				ga := make([]any, 0, 2*len(g))
+				ga := make([]any, 1, 2*len(g)+1)
+				ga[0] = channel
 				for _, i := range g {
 					ga = append(ga, args[2*i], args[2*i+1])
 				}
@@ -209,19 +254,41 @@ func (s *Store) write(ctx context.Context, timeout time.Duration, ks []string, a
 	return err
 }
 
-// del deletes keys, one DEL per hash slot on Cluster.
+// del deletes keys, one DEL per hash slot on Cluster, and in pub/sub
+// coherence publishes them, all in one round trip per node.
 func (s *Store) del(ctx context.Context, timeout time.Duration, ks []string) error {
+	channel := s.channel()
 	return s.call(ctx, timeout, func(ctx context.Context) error {
-		if !s.cluster {
+		if !s.cluster && channel == "" {
 			return s.rdb.Del(ctx, ks...).Err()
 		}
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, g := range keys.GroupBySlot(ks) {
-				p.Del(ctx, pick(ks, g)...)
+			if s.cluster {
+				for _, g := range keys.GroupBySlot(ks) {
+					p.Del(ctx, pick(ks, g)...)
+				}
+			} else {
+				p.Del(ctx, ks...)
+			}
+			if channel != "" {
+				for _, k := range ks {
+					p.Publish(ctx, channel, k)
+				}
 			}
 			return nil
 		})
 		return err
+	})
+}
+
+// publishClear tells pub/sub subscribers that namespace ns was cleared.
+func (s *Store) publishClear(ctx context.Context, timeout time.Duration, ns string) error {
+	channel := s.channel()
+	if channel == "" {
+		return nil
+	}
+	return s.call(ctx, timeout, func(ctx context.Context) error {
+		return s.rdb.Publish(ctx, channel, clearMessage+ns).Err()
 	})
 }
 

@@ -1,0 +1,145 @@
+package cache
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tiercache/tiercache/codec"
+	"github.com/tiercache/tiercache/internal/keys"
+	"github.com/tiercache/tiercache/internal/redistest"
+)
+
+// deployment is a Redis deployment for the coherence tests, with access to
+// its server processes.
+type deployment struct {
+	name    string
+	servers []*redistest.Server
+	cluster bool
+}
+
+func deployments(t *testing.T) []deployment {
+	single := redistest.Start(t)
+	cl := redistest.StartCluster(t)
+	return []deployment{
+		{"single", []*redistest.Server{single}, false},
+		{"cluster", cl.Servers, true},
+	}
+}
+
+// client returns a new client (its own connection pool), closed in t.Cleanup.
+func (d deployment) client(t testing.TB) redis.UniversalClient {
+	var c redis.UniversalClient
+	if d.cluster {
+		c = redis.NewClusterClient(&redis.ClusterOptions{Addrs: d.addrs()})
+	} else {
+		c = redis.NewClient(&redis.Options{Addr: d.servers[0].Addr})
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func (d deployment) addrs() []string {
+	var a []string
+	for _, s := range d.servers {
+		a = append(a, s.Addr)
+	}
+	return a
+}
+
+// serverOf returns the index of the server that holds a Redis key.
+func (d deployment) serverOf(rkey string) int {
+	if !d.cluster {
+		return 0
+	}
+	slot := keys.Slot(rkey)
+	n := len(d.servers)
+	for i := range n {
+		if slot <= (i+1)*keys.SlotCount/n-1 {
+			return i
+		}
+	}
+	return n - 1
+}
+
+// cli runs redis-cli, a separate process that is not tiercache, against the
+// server holding rkey, with stdin as the value of -x.
+func (d deployment) cli(t *testing.T, rkey string, stdin []byte, args ...string) string {
+	t.Helper()
+	s := d.servers[d.serverOf(rkey)]
+	full := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(s.Port)}, args...)
+	cmd := exec.Command(redisCLI(t), full...)
+	if stdin != nil {
+		cmd.Stdin = strings.NewReader(string(stdin))
+	}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "redis-cli %v: %s", args, out)
+	return strings.TrimSpace(string(out))
+}
+
+func redisCLI(t *testing.T) string {
+	bin, err := redistest.Binary()
+	require.NoError(t, err)
+	cli := strings.TrimSuffix(bin, "redis-server") + "redis-cli"
+	if _, err := os.Stat(cli); err != nil {
+		cli, err = exec.LookPath("redis-cli")
+		require.NoError(t, err, "redis-cli is installed with redis-server (make test)")
+	}
+	return cli
+}
+
+// sentinels returns one key of namespace c per server, to drain the
+// invalidation streams: a stream has delivered everything written before a
+// sentinel write once the sentinel's invalidation has arrived.
+func (d deployment) sentinels(c *Cache[string]) []string {
+	out := make([]string, len(d.servers))
+	left := len(d.servers)
+	for i := 0; left > 0; i++ {
+		k := "sentinel-" + strconv.Itoa(i)
+		if j := d.serverOf(c.RedisKey(k)); out[j] == "" {
+			out[j] = k
+			left--
+		}
+	}
+	return out
+}
+
+// envelope encodes v as a tiercache entry, as a foreign writer that knows
+// the format would.
+func envelope(t testing.TB, v string) []byte {
+	now := time.Now().UnixMilli()
+	b, err := codec.EncodeValue(nil, codec.Header{SoftExpiry: now + 3600_000, HardExpiry: now + 3600_000}, codec.String(), v, 0)
+	require.NoError(t, err)
+	return b
+}
+
+// local reports whether c holds key in its local tier.
+func local[V any](c *Cache[V], key string) bool {
+	_, ok := c.localGet(key)
+	return ok
+}
+
+// drain waits until every Store's invalidation streams have delivered all
+// writes made before the call.
+func drain(t *testing.T, d deployment, foreign redis.UniversalClient, caches ...*Cache[string]) {
+	t.Helper()
+	ctx := context.Background()
+	for _, k := range d.sentinels(caches[0]) {
+		for _, c := range caches {
+			require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "before"), time.Hour).Err())
+			eventually(t, func() bool {
+				v, err := c.Get(ctx, k)
+				return err == nil && v == "before" && local(c, k)
+			}, "sentinel %s never cached", k)
+			require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "after"), time.Hour).Err())
+			eventually(t, func() bool { return !local(c, k) }, "sentinel %s never invalidated", k)
+		}
+	}
+}

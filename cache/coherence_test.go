@@ -1,0 +1,257 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tiercache/tiercache/codec"
+	"github.com/tiercache/tiercache/internal/faultproxy"
+)
+
+// TestCoherence runs the coherence guarantees on a single server and on a
+// 3-master cluster.
+func TestCoherence(t *testing.T) {
+	for _, d := range deployments(t) {
+		t.Run(d.name, func(t *testing.T) {
+			t.Run("ForeignWrites", func(t *testing.T) { testForeignWrites(t, d) })
+			t.Run("Torture", func(t *testing.T) { testTorture(t, d) })
+			t.Run("ConnectionKilled", func(t *testing.T) { testConnectionKilled(t, d) })
+			t.Run("ConnectionHeldDown", func(t *testing.T) { testConnectionHeldDown(t, d) })
+			t.Run("PubSub", func(t *testing.T) { testPubSub(t, d) })
+			t.Run("FleetLease", func(t *testing.T) { testFleetLease(t, d) })
+			t.Run("LeaseHolderKilled", func(t *testing.T) { testLeaseHolderKilled(t, d) })
+		})
+	}
+}
+
+// testForeignWrites: writes by a plain go-redis client and by redis-cli (a
+// separate process) reach a Store's next reads without waiting for a TTL.
+func testForeignWrites(t *testing.T, d deployment) {
+	ctx := context.Background()
+	s := coherentStore(t, d.client(t), CoherenceAuto)
+	require.Equal(t, CoherenceTracking, s.Coherence())
+	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	foreign := d.client(t)
+	cached := func(k, want string) {
+		t.Helper()
+		eventually(t, func() bool {
+			v, err := c.Get(ctx, k)
+			return err == nil && v == want && local(c, k)
+		}, "%s=%s never cached locally", k, want)
+	}
+	for i := range 10 {
+		k := fmt.Sprint("k", i)
+		require.NoError(t, c.Set(ctx, k, "v1"))
+		cached(k, "v1")
+
+		require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "v2"), time.Hour).Err())
+		eventually(t, func() bool { v, _ := c.Get(ctx, k); return v == "v2" }, "go-redis write not seen")
+		cached(k, "v2")
+
+		d.cli(t, c.RedisKey(k), envelope(t, "v3"), "-x", "SET", c.RedisKey(k))
+		eventually(t, func() bool { v, _ := c.Get(ctx, k); return v == "v3" }, "redis-cli SET not seen")
+		cached(k, "v3")
+
+		require.Equal(t, "1", d.cli(t, c.RedisKey(k), nil, "DEL", c.RedisKey(k)))
+		eventually(t, func() bool { _, err := c.Get(ctx, k); return errors.Is(err, ErrNotFound) }, "redis-cli DEL not seen")
+	}
+	st := c.Stats()
+	require.Positive(t, st.Invalidations)
+	require.True(t, st.Coherent)
+}
+
+// testTorture: writers through tiercache and foreign writers race readers
+// in three Stores; once the writers stop and the streams are drained, every
+// Store answers every key as Redis does.
+func testTorture(t *testing.T, d deployment) {
+	ctx := context.Background()
+	ns := uniqueNS(t)
+	var caches []*Cache[string]
+	for range 3 {
+		c, err := New(coherentStore(t, d.client(t), CoherenceAuto), ns, Options[string]{Codec: codec.String(), LocalTTL: time.Hour, Lease: -1})
+		require.NoError(t, err)
+		caches = append(caches, c)
+	}
+	foreign := d.client(t)
+	const nkeys = 40
+	key := func() string { return fmt.Sprint("key", rand.IntN(nkeys)) }
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var ops atomic.Int64
+	run := func(f func()) {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					f()
+					ops.Add(1)
+				}
+			}
+		})
+	}
+	for i := range 2 { // tiercache writers
+		c := caches[i]
+		run(func() { _ = c.Set(ctx, key(), fmt.Sprint("tc-", rand.Int())) })
+	}
+	run(func() { // a foreign writer
+		k := caches[0].RedisKey(key())
+		if rand.IntN(5) == 0 {
+			_ = foreign.Del(ctx, k).Err()
+			return
+		}
+		_ = foreign.Set(ctx, k, envelope(t, fmt.Sprint("foreign-", rand.Int())), time.Hour).Err()
+	})
+	for _, c := range caches { // readers, two per Store
+		run(func() { _, _ = c.Get(ctx, key()) })
+		run(func() {
+			_, _ = c.GetOrLoad(ctx, key(), func(context.Context) (string, error) { return fmt.Sprint("load-", rand.Int()), nil })
+		})
+	}
+	time.Sleep(2 * time.Second) // the length of the run, not a synchronization
+	close(stop)
+	wg.Wait()
+	require.Greater(t, ops.Load(), int64(500), "the run did too little to mean anything")
+
+	drain(t, d, foreign, caches...)
+	stale := 0
+	for i := range nkeys {
+		k := fmt.Sprint("key", i)
+		want, err := foreign.Get(ctx, caches[0].RedisKey(k)).Bytes()
+		var wantV string
+		if err == nil {
+			_, wantV, err = codec.DecodeValue(want, codec.String(), 0)
+			require.NoError(t, err)
+		} else {
+			require.ErrorIs(t, err, redis.Nil)
+		}
+		for j, c := range caches {
+			got, err := c.Get(ctx, k)
+			if wantV == "" {
+				if !errors.Is(err, ErrNotFound) {
+					stale++
+					t.Errorf("store %d key %s: got %q, %v; Redis has nothing", j, k, got, err)
+				}
+				continue
+			}
+			if err != nil || got != wantV {
+				stale++
+				t.Errorf("store %d key %s: got %q, %v; Redis has %q", j, k, got, err, wantV)
+			}
+		}
+	}
+	require.Zero(t, stale, "stale keys")
+	t.Logf("%d operations; invalidations seen by store 0: %d", ops.Load(), caches[0].Stats().Invalidations)
+}
+
+// testConnectionKilled: the invalidation connections are killed (CLIENT
+// KILL) while a foreign client writes; after reconnecting no Store serves
+// the overwritten value.
+func testConnectionKilled(t *testing.T, d deployment) {
+	ctx := context.Background()
+	s := coherentStore(t, d.client(t), CoherenceAuto)
+	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	foreign := d.client(t)
+	for i := range 3 {
+		k := fmt.Sprint("k", i)
+		require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "old"), time.Hour).Err())
+		eventually(t, func() bool { v, _ := c.Get(ctx, k); return v == "old" && local(c, k) }, "never cached")
+		resyncs := c.Stats().Resyncs
+		for _, srv := range d.servers {
+			require.NoError(t, srv.Client(t).ClientKillByFilter(ctx, "TYPE", "pubsub").Err())
+		}
+		require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "new"), time.Hour).Err())
+		eventually(t, func() bool { return c.Stats().Resyncs > resyncs }, "the lost connection went unnoticed")
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		require.NoError(t, s.WaitCoherent(wctx), "never reconnected")
+		cancel()
+		v, err := c.Get(ctx, k)
+		require.NoError(t, err)
+		require.Equal(t, "new", v, "served the overwritten value after reconnecting")
+	}
+}
+
+// testConnectionHeldDown: while the invalidation connections cannot
+// reconnect, nothing is kept locally and every read goes to Redis.
+func testConnectionHeldDown(t *testing.T, d deployment) {
+	ctx := context.Background()
+	proxies := map[string]*faultproxy.Proxy{}
+	for _, srv := range d.servers {
+		proxies[srv.Addr] = faultproxy.Start(t, srv.Addr)
+	}
+	s, err := NewStore(d.client(t), StoreOptions{invalidationAddr: func(addr string) string {
+		if p, ok := proxies[addr]; ok {
+			return p.Addr
+		}
+		return addr
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	require.NoError(t, s.WaitCoherent(wctx))
+	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	foreign := d.client(t)
+	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "old"), time.Hour).Err())
+	eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "old" && local(c, "k") }, "never cached")
+
+	for _, p := range proxies {
+		p.Refuse()
+		p.Cut()
+	}
+	eventually(t, func() bool { return !c.Stats().Coherent }, "the cut went unnoticed")
+	require.False(t, local(c, "k"), "the local tier was not flushed")
+	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "new"), time.Hour).Err())
+	before := c.Stats()
+	for range 5 {
+		v, err := c.Get(ctx, "k")
+		require.NoError(t, err)
+		require.Equal(t, "new", v)
+	}
+	after := c.Stats()
+	require.Equal(t, before.LocalHits, after.LocalHits, "the local tier served while the stream was down")
+	require.Equal(t, before.RemoteHits+5, after.RemoteHits)
+
+	for _, p := range proxies {
+		p.Heal()
+	}
+	require.NoError(t, s.WaitCoherent(wctx))
+	eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "new" && local(c, "k") }, "the local tier is not used again")
+}
+
+// testPubSub: in pub/sub mode, writes through tiercache in one Store reach
+// another Store's local copies.
+func testPubSub(t *testing.T, d deployment) {
+	ctx := context.Background()
+	s1 := coherentStore(t, d.client(t), CoherencePubSub)
+	s2 := coherentStore(t, d.client(t), CoherencePubSub)
+	require.Equal(t, CoherencePubSub, s1.Coherence())
+	ns := uniqueNS(t)
+	c1, err := New(s1, ns, Options[string]{LocalTTL: time.Hour})
+	require.NoError(t, err)
+	c2, err := New(s2, ns, Options[string]{LocalTTL: time.Hour})
+	require.NoError(t, err)
+	require.NoError(t, c1.Set(ctx, "k", "v1"))
+	eventually(t, func() bool { v, _ := c2.Get(ctx, "k"); return v == "v1" && local(c2, "k") }, "never cached")
+	require.NoError(t, c1.Set(ctx, "k", "v2"))
+	eventually(t, func() bool { v, _ := c2.Get(ctx, "k"); return v == "v2" }, "Set not seen")
+	eventually(t, func() bool { v, _ := c2.Get(ctx, "k"); return v == "v2" && local(c2, "k") }, "never cached")
+	require.NoError(t, c1.Delete(ctx, "k"))
+	eventually(t, func() bool { _, err := c2.Get(ctx, "k"); return errors.Is(err, ErrNotFound) }, "Delete not seen")
+	require.NoError(t, c1.Set(ctx, "k", "v3"))
+	eventually(t, func() bool { v, _ := c2.Get(ctx, "k"); return v == "v3" && local(c2, "k") }, "never cached")
+	require.NoError(t, c1.Clear(ctx))
+	eventually(t, func() bool { return !local(c2, "k") }, "Clear not seen")
+	assert.Positive(t, c2.Stats().Invalidations)
+}
