@@ -213,7 +213,8 @@ func (c *Cache[V]) decodeAndKeep(key, raw string, tok uint64) found[V] {
 // than its Redis entry, unless coherence says that the Redis call that
 // produced it (started at token tok) may have been overtaken by a write.
 func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int64, tok uint64) {
-	if c.opts.LocalTTL < 0 || !c.s.coh.keepable(key, tok) {
+	rkey := c.prefix + key
+	if c.opts.LocalTTL < 0 || !c.s.coh.keepable(rkey, tok) {
 		return
 	}
 	exp := now + min(c.jitter(c.opts.LocalTTL), c.s.opts.MaxStaleness).Milliseconds()
@@ -229,7 +230,7 @@ func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int6
 	}
 	lk := localKey{c.id, key}
 	c.s.local.Set(lk, e, int64(size+len(key))+entryOverhead, exp*int64(time.Millisecond))
-	if !c.s.coh.keepable(key, tok) { // an invalidation landed while storing
+	if !c.s.coh.keepable(rkey, tok) { // an invalidation landed while storing
 		c.s.local.Delete(lk)
 	}
 }

@@ -136,14 +136,14 @@ func (c *coherence) close() {
 // token returns the sequence number to pass to keepable after a Redis call.
 func (c *coherence) token() uint64 { return c.seq.Load() }
 
-// keepable reports whether a value of key obtained by a Redis call that
-// started at token t may be kept locally now.
-func (c *coherence) keepable(key string, t uint64) bool {
-	return c.down.Load() == 0 && c.flushed.Load() <= t && c.marks[c.bucket(key)].Load() <= t
+// keepable reports whether a value of Redis key rkey obtained by a Redis
+// call that started at token t may be kept locally now.
+func (c *coherence) keepable(rkey string, t uint64) bool {
+	return c.down.Load() == 0 && c.flushed.Load() <= t && c.marks[c.bucket(rkey)].Load() <= t
 }
 
-func (c *coherence) bucket(key string) int {
-	return int(maphash.String(c.seed, key) & (markBuckets - 1))
+func (c *coherence) bucket(rkey string) int {
+	return int(maphash.String(c.seed, rkey) & (markBuckets - 1))
 }
 
 // invalidateKey records an invalidation of a Redis key and drops the local
@@ -151,15 +151,16 @@ func (c *coherence) bucket(key string) int {
 func (c *coherence) invalidateKey(rkey string) {
 	c.invalidations.Add(1)
 	c.lag.end(rkey)
+	seq := c.seq.Add(1)
+	m := &c.marks[c.bucket(rkey)]
+	for old := m.Load(); old < seq && !m.CompareAndSwap(old, seq); old = m.Load() {
+	}
 	if ns, key, ok := c.split(rkey); ok {
-		seq := c.seq.Add(1)
-		m := &c.marks[c.bucket(key)]
-		for old := m.Load(); old < seq && !m.CompareAndSwap(old, seq); old = m.Load() {
-		}
 		for _, id := range c.s.namespaceIDs(ns) {
 			c.s.local.Delete(localKey{id, key})
 		}
 	}
+	c.s.invalidateNear(rkey)
 	c.wake(rkey)
 }
 

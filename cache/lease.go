@@ -67,6 +67,12 @@ func (c *Cache[V]) loadWithLease(ctx context.Context, key string, load func(cont
 		}
 		if got {
 			stop()
+			// Another process may have loaded, stored and released between
+			// our last look and our SET NX: look once more.
+			if f, err := c.remoteGet(ctx, key); err == nil && (f.state == fresh || f.state == negative) {
+				c.releaseLease(ctx, lk, token)
+				return f, zero, nil, leaseFound, nil
+			}
 			returned := false
 			defer func() {
 				if !returned { // load panicked or called Goexit: free the lease now

@@ -44,6 +44,9 @@ type Store struct {
 	brk     *breaker
 	coh     *coherence
 
+	nearMu sync.RWMutex
+	nears  []nearInvalidator
+
 	nsMu   sync.RWMutex
 	nsIDs  map[string][]uint32 // namespace name -> ids of its Caches (copied on write)
 	nextNS atomic.Uint32
@@ -98,6 +101,15 @@ func (s *Store) register(ns string) uint32 {
 	s.nsIDs[ns] = append(slices.Clip(s.nsIDs[ns]), id)
 	s.nsMu.Unlock()
 	return id
+}
+
+// invalidateNear passes an invalidated Redis key to every Near.
+func (s *Store) invalidateNear(rkey string) {
+	s.nearMu.RLock()
+	defer s.nearMu.RUnlock()
+	for _, n := range s.nears {
+		n.invalidate(rkey)
+	}
 }
 
 // namespaceIDs returns the ids of namespace ns's Caches; the slice is

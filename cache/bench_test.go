@@ -1,0 +1,107 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tiercache/tiercache/codec"
+	"github.com/tiercache/tiercache/internal/redistest"
+)
+
+type benchValue struct {
+	ID   int      `json:"id"`
+	Name string   `json:"name"`
+	Tags []string `json:"tags"`
+}
+
+// BenchmarkGetLocalHit: a Get answered by the local tier, with tracking
+// coherence on. It must not allocate.
+func BenchmarkGetLocalHit(b *testing.B) {
+	ctx := context.Background()
+	s := coherentStore(b, redistest.Start(b).Client(b), CoherenceAuto)
+	c, err := New(s, "bench", Options[benchValue]{LocalTTL: time.Hour})
+	require.NoError(b, err)
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprint("key-", i)
+		require.NoError(b, c.Set(ctx, keys[i], benchValue{i, "name", []string{"a", "b"}}))
+	}
+	for _, k := range keys { // after its own invalidations, a read keeps each key locally
+		require.Eventually(b, func() bool { _, err := c.Get(ctx, k); return err == nil && local(c, k) }, 10*time.Second, time.Millisecond)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := c.Get(ctx, keys[i&1023]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if st := c.Stats(); st.RemoteHits > 1024 {
+		b.Fatalf("%d remote hits: the loop did not run on the local tier", st.RemoteHits)
+	}
+}
+
+// TestLocalHitAllocatesNothing holds the benchmark's promise in the test
+// suite: a local hit allocates nothing.
+func TestLocalHitAllocatesNothing(t *testing.T) {
+	ctx := context.Background()
+	c := newCache(t, newStore(t, nil, StoreOptions{}), Options[benchValue]{})
+	require.NoError(t, c.Set(ctx, "k", benchValue{1, "n", nil}))
+	allocs := testing.AllocsPerRun(1000, func() {
+		if _, err := c.Get(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Zero(t, allocs)
+}
+
+// BenchmarkGetRemoteHit: a Get answered by Redis (local tier off).
+func BenchmarkGetRemoteHit(b *testing.B) {
+	ctx := context.Background()
+	s := newStore(b, redistest.Start(b).Client(b), StoreOptions{})
+	c, err := New(s, "bench", Options[string]{LocalTTL: -1, Codec: codec.String()})
+	require.NoError(b, err)
+	require.NoError(b, c.Set(ctx, "k", "a value of some 32 bytes or so.."))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Get(ctx, "k"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkInvalidationLag measures, for writes by a client that is not
+// tiercache, the time from the write's start until a Store has evicted its
+// local copy; it reports the median and the 99th percentile.
+func BenchmarkInvalidationLag(b *testing.B) {
+	ctx := context.Background()
+	srv := redistest.Start(b)
+	s := coherentStore(b, srv.Client(b), CoherenceAuto)
+	c, err := New(s, "lag", Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	require.NoError(b, err)
+	foreign := srv.Client(b)
+	rk := c.RedisKey("k")
+	var lags []time.Duration
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		require.NoError(b, foreign.Set(ctx, rk, envelope(b, fmt.Sprint(i)), time.Hour).Err())
+		for !local(c, "k") { // cache the new value (its own invalidation may evict the first read)
+			_, _ = c.Get(ctx, "k")
+		}
+		b.StartTimer()
+		start := time.Now()
+		require.NoError(b, foreign.Set(ctx, rk, envelope(b, "x"), time.Hour).Err())
+		for local(c, "k") {
+		}
+		lags = append(lags, time.Since(start))
+	}
+	slices.Sort(lags)
+	b.ReportMetric(float64(lags[len(lags)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lags[len(lags)*99/100].Microseconds()), "p99-µs")
+}
