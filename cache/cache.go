@@ -162,7 +162,7 @@ func (c *Cache[V]) localGet(key string) (found[V], bool) {
 	switch {
 	case e.negative:
 		f.state = negative
-	case e.soft != 0 && time.Now().UnixMilli() >= e.soft:
+	case e.soft != 0 && c.s.clock.millis() >= e.soft:
 		f.state = stale
 		f.v = e.value.(V)
 	default:
@@ -183,18 +183,18 @@ func (c *Cache[V]) remoteGet(ctx context.Context, key string) (found[V], error) 
 		c.stats.redisErrors.Add(1)
 		return found[V]{}, err
 	}
-	return c.decodeAndKeep(key, raw, tok), nil
+	return c.decodeAndKeep(key, raw, tok, time.Now().UnixMilli()), nil
 }
 
 // decodeAndKeep decodes an envelope read from Redis by a call that started
-// at coherence token tok, and stores it in the local tier.
-func (c *Cache[V]) decodeAndKeep(key, raw string, tok uint64) found[V] {
+// at coherence token tok, and stores it in the local tier; now is the time
+// in unix milliseconds.
+func (c *Cache[V]) decodeAndKeep(key, raw string, tok uint64, now int64) found[V] {
 	h, v, err := codec.DecodeValue(bytesOf(raw), c.opts.Codec, c.opts.MaxValueSize)
 	if err != nil {
 		c.stats.decodeErrors.Add(1)
 		return found[V]{}
 	}
-	now := time.Now().UnixMilli()
 	f := found[V]{v: v, state: fresh, soft: h.SoftExpiry, hard: h.HardExpiry}
 	switch {
 	case h.Flags&codec.FlagNegative != 0:
@@ -221,6 +221,7 @@ func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int6
 	if h.HardExpiry != 0 {
 		exp = min(exp, h.HardExpiry)
 	}
+	exp -= clockTick.Milliseconds() // see clockTick
 	if exp <= now {
 		return
 	}
@@ -456,6 +457,10 @@ func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, each func(string
 			continue
 		}
 		seen[k] = struct{}{}
+		if c.opts.LocalTTL < 0 {
+			remote = append(remote, k)
+			continue
+		}
 		if f, ok := c.localGet(k); ok && f.state != stale {
 			c.count(f, true)
 			each(k, f)
@@ -487,10 +492,11 @@ func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, each func(string
 		}
 		return 1, err
 	}
+	now := time.Now().UnixMilli()
 	for i, k := range remote {
 		var f found[V]
 		if s, ok := vals[i].(string); ok {
-			f = c.decodeAndKeep(k, s, tok)
+			f = c.decodeAndKeep(k, s, tok, now)
 		}
 		c.count(f, false)
 		each(k, f)

@@ -49,7 +49,7 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 		case f.state == negative:
 			c.stats.negativeHits.Add(1)
 			return zero, ErrNotFound
-		case f.staleWithin(c.opts.StaleWhileRevalidate, time.Now().UnixMilli()):
+		case f.staleWithin(c.opts.StaleWhileRevalidate, c.s.clock.millis()):
 			c.stats.staleServed.Add(1)
 			c.refresh(ctx, key, load)
 			return c.out(f.v), nil

@@ -98,7 +98,7 @@ func (n *Near[V]) Keep(rkey, field string, v V, size int, tok uint64) {
 		return
 	}
 	lk := localKey{n.id, nearKey(rkey, field)}
-	exp := time.Now().Add(n.ttl).UnixNano()
+	exp := time.Now().Add(n.ttl - clockTick).UnixNano() // see clockTick
 	n.s.local.Set(lk, &entry{value: nearEntry[V]{v, cur}}, int64(size+len(rkey)+len(field))+entryOverhead, exp)
 	if !n.s.coh.keepable(rkey, tok) || ver.Load() != cur {
 		n.s.local.Delete(lk)

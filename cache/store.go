@@ -43,6 +43,7 @@ type Store struct {
 	local   *lrutier.Tier[localKey, *entry]
 	brk     *breaker
 	coh     *coherence
+	clock   *coarseClock
 
 	nearMu sync.RWMutex
 	nears  []nearInvalidator
@@ -82,9 +83,11 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 		s.cluster = true
 	}
 	seed := maphash.MakeSeed()
+	s.clock = startClock()
 	s.local = lrutier.New(lrutier.Options[localKey, *entry]{
 		MaxEntries: opts.MaxEntries,
 		MaxBytes:   opts.MaxBytes,
+		Now:        s.clock.nanos,
 		Hash: func(k localKey) uint64 {
 			return maphash.String(seed, k.key) ^ uint64(k.ns)*0x9e3779b97f4a7c15
 		},
@@ -147,6 +150,7 @@ func (s *Store) Close() error {
 	}
 	s.bg.Wait()
 	s.coh.close()
+	s.clock.close()
 	s.local.Purge()
 	return nil
 }
