@@ -76,6 +76,7 @@ func testGetSetDelete(t *testing.T, b backend) {
 	require.Equal(t, uint64(1), c2.Stats().RemoteHits)
 	got, err = c2.Get(ctx, "u1")
 	require.NoError(t, err)
+	require.Equal(t, want, got)
 	require.Equal(t, uint64(1), c2.Stats().LocalHits, "the remote hit was kept locally")
 
 	require.NoError(t, c.Delete(ctx, "u1"))

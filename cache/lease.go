@@ -25,6 +25,14 @@ const leasePoll = 100 * time.Millisecond
 // it cannot collide with an entry.
 func (c *Cache[V]) leaseKey(key string) string { return c.s.opts.Prefix + "!lease:" + c.ns + ":" + key }
 
+// leaseResult is what loadWithLease did, and what it got.
+type leaseResult[V any] struct {
+	how     leaseOutcome
+	found   found[V] // leaseFound: the other process's value
+	v       V        // leaseLoaded: the loaded value (with the error beside)
+	release func()   // leaseLoaded: gives the lease back; call after storing
+}
+
 // leaseOutcome says what loadWithLease did.
 type leaseOutcome uint8
 
@@ -38,8 +46,8 @@ const (
 // the lease and runs load, or waits for the holder's value, taking the lease
 // itself if it is released without a value or expires. After leaseLoaded the
 // caller stores the result and then calls release.
-func (c *Cache[V]) loadWithLease(ctx context.Context, key string, load func(context.Context) (V, error)) (f found[V], v V, err error, how leaseOutcome, release func()) {
-	var zero V
+func (c *Cache[V]) loadWithLease(ctx context.Context, key string, load func(context.Context) (V, error)) (leaseResult[V], error) {
+	skipped := leaseResult[V]{how: leaseSkipped}
 	lk, ek := c.leaseKey(key), c.prefix+key
 	token := newToken()
 	for checked := true; ; checked = false {
@@ -48,11 +56,11 @@ func (c *Cache[V]) loadWithLease(ctx context.Context, key string, load func(cont
 			f, err := c.remoteGet(ctx, key)
 			if err != nil && !errors.Is(err, ErrWrongType) {
 				stop()
-				return found[V]{}, zero, nil, leaseSkipped, nil
+				return skipped, nil
 			}
 			if err != nil || f.state == fresh || f.state == negative {
 				stop()
-				return f, zero, err, leaseFound, nil
+				return leaseResult[V]{how: leaseFound, found: f}, err
 			}
 		}
 		var got bool
@@ -63,7 +71,7 @@ func (c *Cache[V]) loadWithLease(ctx context.Context, key string, load func(cont
 		})
 		if err != nil {
 			stop()
-			return found[V]{}, zero, nil, leaseSkipped, nil
+			return skipped, nil
 		}
 		if got {
 			stop()
@@ -71,7 +79,7 @@ func (c *Cache[V]) loadWithLease(ctx context.Context, key string, load func(cont
 			// our last look and our SET NX: look once more.
 			if f, err := c.remoteGet(ctx, key); err == nil && (f.state == fresh || f.state == negative) {
 				c.releaseLease(ctx, lk, token)
-				return f, zero, nil, leaseFound, nil
+				return leaseResult[V]{how: leaseFound, found: f}, nil
 			}
 			returned := false
 			defer func() {
@@ -81,7 +89,7 @@ func (c *Cache[V]) loadWithLease(ctx context.Context, key string, load func(cont
 			}()
 			v, err := c.runLoader(ctx, load)
 			returned = true
-			return found[V]{}, v, err, leaseLoaded, func() { c.releaseLease(ctx, lk, token) }
+			return leaseResult[V]{how: leaseLoaded, v: v, release: func() { c.releaseLease(ctx, lk, token) }}, err
 		}
 		c.stats.leaseWaits.Add(1)
 		select {
@@ -89,7 +97,7 @@ func (c *Cache[V]) loadWithLease(ctx context.Context, key string, load func(cont
 		case <-time.After(leasePoll):
 		case <-ctx.Done():
 			stop()
-			return found[V]{}, zero, ctx.Err(), leaseFound, nil
+			return leaseResult[V]{how: leaseFound}, ctx.Err()
 		}
 		stop()
 	}

@@ -176,21 +176,21 @@ func (c *Cache[V]) fill(ctx context.Context, key string, load func(context.Conte
 	}
 	c.stats.misses.Add(1)
 	if c.opts.Lease > 0 && c.s.hasRedis() && !degraded {
-		f, lv, lerr, how, release := c.loadWithLease(ctx, key, load)
-		switch how {
+		r, err := c.loadWithLease(ctx, key, load)
+		switch r.how {
 		case leaseFound:
-			if lerr != nil {
-				return zero, lerr
+			if err != nil {
+				return zero, err
 			}
-			if f.state == negative {
+			if r.found.state == negative {
 				c.stats.negativeHits.Add(1)
 				return zero, ErrNotFound
 			}
 			c.stats.remoteHits.Add(1)
-			return f.v, nil
+			return r.found.v, nil
 		case leaseLoaded:
-			defer release() // after the value is stored: waiters then find it
-			return c.loaded(ctx, key, lv, lerr, fallback)
+			defer r.release() // after the value is stored: waiters then find it
+			return c.loaded(ctx, key, r.v, err, fallback)
 		}
 	}
 	v, err := c.runLoader(ctx, load)
