@@ -1,0 +1,132 @@
+package cache
+
+import (
+	"context"
+	"time"
+)
+
+// GetMany returns the fresh values of the keys that have one, from the local
+// tier and, for the rest, from Redis in one round trip (one per node on
+// Cluster). Keys without a value are absent from the map. A Redis failure
+// returns the local hits with an error wrapping ErrUnavailable.
+func (c *Cache[V]) GetMany(ctx context.Context, ks []string) (map[string]V, error) {
+	out := make(map[string]V, len(ks))
+	_, err := c.lookupMany(ctx, ks, func(k string, f found[V]) {
+		if f.state == fresh {
+			out[k] = c.out(f.v)
+		}
+	})
+	return out, err
+}
+
+// Lookup is what LookupMany found, each list in the order of the keys asked
+// for, each key once.
+type Lookup[V any] struct {
+	Found    map[string]V // fresh values
+	NotFound []string     // keys with a negative entry: known to have no value
+	Missing  []string     // keys with nothing cached (or only a stale value)
+}
+
+// LookupMany looks keys up like GetMany and also reports which keys have a
+// negative entry and which are missing, for callers that load the missing
+// ones themselves and write them back with Fill. On a Redis failure it
+// returns the local hits, every other key as missing, and an error wrapping
+// ErrUnavailable.
+func (c *Cache[V]) LookupMany(ctx context.Context, ks []string) (Lookup[V], error) {
+	l := Lookup[V]{Found: make(map[string]V, len(ks))}
+	_, err := c.lookupMany(ctx, ks, func(k string, f found[V]) {
+		switch f.state {
+		case fresh:
+			l.Found[k] = c.out(f.v)
+		case negative:
+			l.NotFound = append(l.NotFound, k)
+		default:
+			l.Missing = append(l.Missing, k)
+		}
+	})
+	return l, err
+}
+
+// LocalLen returns how many live entries of the namespace the local tier
+// holds. It visits every local entry of the Store: O(entries).
+func (c *Cache[V]) LocalLen() int {
+	return c.s.local.CountFunc(func(k localKey, _ *entry) bool { return k.ns == c.id })
+}
+
+// lookupMany looks every key up, local tier first, calling each with what it
+// found (once per distinct key; absent keys too) and counting hits and
+// misses. It returns the number of Redis reads made (0 or 1 batch).
+func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, each func(string, found[V])) (int, error) {
+	if c.s.closed.Load() {
+		return 0, ErrClosed
+	}
+	var remote []string
+	seen := make(map[string]struct{}, len(ks))
+	for _, k := range ks {
+		if k == "" {
+			return 0, ErrEmptyKey
+		}
+		if _, dup := seen[k]; dup {
+			continue
+		}
+		seen[k] = struct{}{}
+		if c.opts.LocalTTL < 0 {
+			remote = append(remote, k)
+			continue
+		}
+		if f, ok := c.localGet(k); ok && f.state != stale {
+			c.count(f, true)
+			each(k, f)
+			continue
+		}
+		remote = append(remote, k)
+	}
+	if len(remote) == 0 {
+		return 0, nil
+	}
+	if !c.s.hasRedis() {
+		for _, k := range remote {
+			c.stats.misses.Add(1)
+			each(k, found[V]{})
+		}
+		return 0, nil
+	}
+	rks := make([]string, len(remote))
+	for i, k := range remote {
+		rks[i] = c.prefix + k
+	}
+	tok := c.s.coh.token()
+	vals, err := c.s.mget(ctx, c.opts.Timeout, rks)
+	if err != nil {
+		c.stats.redisErrors.Add(1)
+		for _, k := range remote {
+			c.stats.misses.Add(1)
+			each(k, found[V]{})
+		}
+		return 1, err
+	}
+	now := time.Now().UnixMilli()
+	for i, k := range remote {
+		var f found[V]
+		if s, ok := vals[i].(string); ok {
+			f = c.decodeAndKeep(k, s, tok, now)
+		}
+		c.count(f, false)
+		each(k, f)
+	}
+	return 1, nil
+}
+
+// count records a lookup's outcome in the stats.
+func (c *Cache[V]) count(f found[V], local bool) {
+	switch {
+	case f.state == fresh && local:
+		c.stats.localHits.Add(1)
+	case f.state == fresh:
+		c.stats.remoteHits.Add(1)
+	case f.state == negative:
+		c.stats.negativeHits.Add(1)
+	default:
+		c.stats.misses.Add(1)
+	}
+}
