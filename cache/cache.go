@@ -125,6 +125,19 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	return c.result(f, false)
 }
 
+// GetLocal returns key's fresh value when the local tier holds one, and
+// never reaches Redis. A hit counts as a local hit; a miss counts nothing,
+// since the caller goes on to Get or GetOrLoad, which count it. It lets a
+// wrapper answer local hits without building a loader.
+func (c *Cache[V]) GetLocal(key string) (V, bool) {
+	if f, ok := c.localGet(key); ok && f.state == fresh {
+		c.stats.localHits.Add(1)
+		return c.out(f.v), true
+	}
+	var zero V
+	return zero, false
+}
+
 // result turns a lookup into Get's answer and counts it.
 func (c *Cache[V]) result(f found[V], local bool) (V, error) {
 	var zero V
