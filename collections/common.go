@@ -1,0 +1,340 @@
+package collections
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tiercache/tiercache/codec"
+	"github.com/tiercache/tiercache/internal/keys"
+)
+
+// This file holds what the single-key data structures (Dict, Set, List,
+// Deque, Counter, Queue, SortedSet, MultiMapTTL) share: the key and its
+// validation, the per-round-trip context, error mapping, encoding and the
+// type-checked Clear and Expire.
+
+// Sizes of the chunks iterations read: the COUNT hint of HSCAN, SSCAN and
+// ZSCAN, and the number of elements of one LRANGE. (Scripts that pass many
+// arguments to one command pass them 1000 at a time: Lua's unpack has a
+// limit of a few thousand.)
+const (
+	scanCount  = 256
+	rangeChunk = 256
+)
+
+var (
+	//go:embed common_clear.lua
+	commonClearSrc string
+	//go:embed common_expire.lua
+	commonExpireSrc string
+
+	commonClear  = redis.NewScript(commonClearSrc)
+	commonExpire = redis.NewScript(commonExpireSrc)
+)
+
+// base is the part of every single-key collection that is not typed: the
+// client, the name, the Redis key and the Redis type that key must hold.
+type base struct {
+	rdb  redis.UniversalClient
+	name string
+	key  string
+	kind string // "hash", "set", "list" or "zset": what TYPE answers for key
+	opts Options
+
+	// deadlines is false for clients that do not apply context deadlines
+	// to their round trips (go-redis's default, ContextTimeoutEnabled
+	// false): their own ReadTimeout and WriteTimeout bound a round trip,
+	// so begin does not derive a per-round-trip context for them.
+	deadlines bool
+}
+
+// newBase validates the arguments every constructor takes. It does not talk
+// to Redis.
+func newBase(rdb redis.UniversalClient, name, suffix, kind string, opts Options) (base, error) {
+	if rdb == nil {
+		return base{}, fmt.Errorf("%w: nil client", ErrInvalidArgument)
+	}
+	opts = opts.withDefaults()
+	if err := opts.validate(name); err != nil {
+		return base{}, err
+	}
+	return base{rdb: rdb, name: name, key: opts.key(name, suffix), kind: kind, opts: opts, deadlines: appliesDeadlines(rdb)}, nil
+}
+
+// appliesDeadlines reports whether rdb applies context deadlines to its
+// round trips; true for client types it does not know.
+func appliesDeadlines(rdb redis.UniversalClient) bool {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return true
+}
+
+// noCancel is the CancelFunc of a context begin did not derive.
+func noCancel() {}
+
+// begin starts one Redis round trip of operation op. It fails at once when
+// ctx is already done, and otherwise returns ctx bounded by Options.Timeout
+// (ctx itself for a client that would ignore the bound: see deadlines).
+func (b *base) begin(ctx context.Context, op string) (context.Context, context.CancelFunc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, b.fail(op, err)
+	}
+	if !b.deadlines {
+		return ctx, noCancel, nil
+	}
+	c, cancel := b.opts.opContext(ctx)
+	return c, cancel, nil
+}
+
+// fail wraps an error of operation op on the collection's key.
+func (b *base) fail(op string, err error) error { return failKey(op, b.key, err) }
+
+// failKey wraps an error of operation op on key: WRONGTYPE (raised by Redis
+// or by one of this package's scripts) matches ErrWrongType; other errors are
+// prefixed with the operation and the key.
+func failKey(op, key string, err error) error {
+	if redis.HasErrorPrefix(err, prefixWrongType) {
+		return fmt.Errorf("%w: %s key %q: %w", ErrWrongType, op, key, err)
+	}
+	return fmt.Errorf("tiercache/collections: %s %q: %w", op, key, err)
+}
+
+// encode encodes v with c, wrapping a failure with the key.
+func encode[T any](c codec.Codec[T], key string, v T) ([]byte, error) {
+	b, err := c.Append(nil, v)
+	if err != nil {
+		if !errors.Is(err, codec.ErrEncode) {
+			err = fmt.Errorf("%w: %w", codec.ErrEncode, err)
+		}
+		return nil, fmt.Errorf("tiercache/collections: key %q: %w", key, err)
+	}
+	return b, nil
+}
+
+// encodeAll encodes every value of vs as arguments for a command. The
+// encodings share one buffer.
+func encodeAll[T any](c codec.Codec[T], key string, vs []T) ([]any, error) {
+	ends := make([]int, len(vs))
+	var buf []byte
+	for i, v := range vs {
+		var err error
+		if buf, err = c.Append(buf, v); err != nil {
+			_, err = encode(c, key, v) // for the same error, wrapped
+			return nil, err
+		}
+		ends[i] = len(buf)
+	}
+	out := make([]any, len(vs))
+	start := 0
+	for i, end := range ends {
+		out[i] = buf[start:end:end]
+		start = end
+	}
+	return out, nil
+}
+
+// decode decodes raw, a member of key, with c. A failure is ErrDecode naming
+// the key and showing the start of the data.
+func decode[T any](c codec.Codec[T], key, raw string) (T, error) {
+	v, err := c.Decode([]byte(raw))
+	if err != nil {
+		var zero T
+		return zero, decodeError(key, raw, err)
+	}
+	return v, nil
+}
+
+// decodeError is the error for raw, read from key, that a codec refused.
+func decodeError(key, raw string, err error) error {
+	const show = 64
+	if len(raw) > show {
+		raw = raw[:show] + "..."
+	}
+	if !errors.Is(err, codec.ErrDecode) {
+		err = fmt.Errorf("%w: %w", codec.ErrDecode, err)
+	}
+	return fmt.Errorf("%w: key %q: member %q: %w", ErrDecode, key, raw, err)
+}
+
+// clear deletes the collection's key unless it holds another Redis type.
+func (b *base) clear(ctx context.Context) error {
+	_, err := b.clearKeys(ctx, []string{b.key}, b.kind)
+	return err
+}
+
+// clearKeys deletes keys (in the collection's slot) unless one of them
+// holds another Redis type than its kind, and returns how many existed.
+func (b *base) clearKeys(ctx context.Context, ks []string, kinds ...any) (int64, error) {
+	c, cancel, err := b.begin(ctx, "clear")
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	n, err := commonClear.Run(c, b.rdb, ks, kinds...).Int64()
+	if err != nil {
+		return 0, b.fail("clear", err)
+	}
+	return n, nil
+}
+
+// beginBlocking is begin for a command that blocks on the server for up to
+// wait: the round trip's timeout is Options.Timeout on top of wait.
+func (b *base) beginBlocking(ctx context.Context, op string, wait time.Duration) (context.Context, context.CancelFunc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, b.fail(op, err)
+	}
+	if !b.deadlines || b.opts.Timeout < 0 {
+		return ctx, noCancel, nil
+	}
+	c, cancel := context.WithTimeout(ctx, b.opts.Timeout+wait)
+	return c, cancel, nil
+}
+
+// expire sets the key's time to live, in milliseconds, unless it holds
+// another Redis type. It reports whether the key exists.
+func (b *base) expire(ctx context.Context, ttl time.Duration) (bool, error) {
+	if ttl < time.Millisecond {
+		return false, fmt.Errorf("%w: expire %q: TTL %v is under a millisecond", ErrInvalidArgument, b.key, ttl)
+	}
+	c, cancel, err := b.begin(ctx, "expire")
+	if err != nil {
+		return false, err
+	}
+	defer cancel()
+	n, err := commonExpire.Run(c, b.rdb, []string{b.key}, b.kind, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, b.fail("expire", err)
+	}
+	return n == 1, nil
+}
+
+// scan reads the whole key with HSCAN, SSCAN or ZSCAN (next runs one call
+// from a cursor), passing every group of step replies (a field and its
+// value, a member, a member and its score) to each exactly once: a member
+// the scan returns twice (Redis may, when the key is resized meanwhile) is
+// passed once. It stops early when each returns false or an error.
+func (b *base) scan(ctx context.Context, op string, step int,
+	next func(ctx context.Context, cursor uint64) ([]string, uint64, error),
+	each func(group []string) (bool, error)) error {
+	seen := make(map[string]struct{})
+	var cursor uint64
+	for {
+		c, cancel, err := b.begin(ctx, op)
+		if err != nil {
+			return err
+		}
+		page, nextCursor, err := next(c, cursor)
+		cancel()
+		if err != nil {
+			return b.fail(op, err)
+		}
+		for i := 0; i+step <= len(page); i += step {
+			if _, dup := seen[page[i]]; dup {
+				continue
+			}
+			seen[page[i]] = struct{}{}
+			more, err := each(page[i : i+step])
+			if err != nil || !more {
+				return err
+			}
+		}
+		if nextCursor == 0 {
+			return nil
+		}
+		cursor = nextCursor
+	}
+}
+
+// sameNode reports whether the keys are served by one node, so that one
+// command or script may use them all: always on a single server (or a
+// Sentinel failover client), when they hash to one slot on a Cluster, and
+// when they share a hash tag on any other client (a Ring shards by tag).
+func sameNode(rdb redis.UniversalClient, ks ...string) bool {
+	switch rdb.(type) {
+	case *redis.Client:
+		return true
+	case *redis.ClusterClient:
+		for _, k := range ks[1:] {
+			if keys.Slot(k) != keys.Slot(ks[0]) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, k := range ks[1:] {
+		if hashTag(k) != hashTag(ks[0]) {
+			return false
+		}
+	}
+	return true
+}
+
+// hashTag returns the part of key that Cluster and Ring hash: the text
+// between the first '{' and the next '}' when it is not empty, else key.
+func hashTag(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			return key[i+1 : i+1+j]
+		}
+	}
+	return key
+}
+
+// token returns a random string for temporary keys, delivery ids and
+// sentinels: 26 base32 characters, 128 bits of randomness.
+func token() string { return rand.Text() }
+
+// blockSlice is the longest a blocking command (BRPOP, BLMOVE) may block in
+// one round trip. Such commands are sent with a fractional timeout, and a
+// reply later than the client's read timeout would be lost with the
+// connection, so the slice stays under it: 1s, or half the read timeout
+// when that is shorter. Waits that are longer loop, and a cancellation
+// without a deadline is seen within a slice.
+func blockSlice(rdb redis.UniversalClient) time.Duration {
+	var rt time.Duration
+	switch c := rdb.(type) {
+	case *redis.Client:
+		rt = c.Options().ReadTimeout
+	case *redis.ClusterClient:
+		rt = c.Options().ReadTimeout
+	case *redis.Ring:
+		rt = c.Options().ReadTimeout
+	}
+	if rt > 0 && rt < 2*time.Second {
+		return max(rt/2, time.Millisecond)
+	}
+	return time.Second
+}
+
+// blockFor is how long the next blocking round trip of a wait under ctx may
+// block: the slice, shortened to ctx's deadline and to limit when limit is
+// positive. It is never below a millisecond.
+func blockFor(ctx context.Context, slice, limit time.Duration) time.Duration {
+	d := slice
+	if limit > 0 {
+		d = min(d, limit)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl))
+	}
+	return max(d, time.Millisecond)
+}
+
+// formatSeconds formats d as the fractional seconds a blocking command takes.
+func formatSeconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+}

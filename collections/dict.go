@@ -1,0 +1,393 @@
+package collections
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tiercache/tiercache/codec"
+)
+
+var (
+	//go:embed dict_pop.lua
+	dictPopSrc string
+	dictPop    = redis.NewScript(dictPopSrc)
+)
+
+// DictOptions are the settings of a [Dict]. The zero value means the
+// defaults.
+type DictOptions[K comparable, V any] struct {
+	// Options are the settings every collection takes.
+	Options
+
+	// KeyCodec encodes the dict's keys into hash fields. Default
+	// codec.JSON[K]() (a string key "a" is the field "\"a\""); use
+	// codec.String() for string keys readable as they are.
+	KeyCodec codec.Codec[K]
+
+	// Codec encodes the values. Default codec.JSON[V]().
+	Codec codec.Codec[V]
+}
+
+// Dict is a map from K to V in one Redis hash, "<prefix>{<name>}:dict": a
+// field per key. Every method is one round trip and atomic, except the
+// iterations (Keys, Values, Items, ToMap), which read the hash in chunks.
+// A Dict is safe for concurrent use, and any number of Dict values, in any
+// number of processes, may share one hash.
+type Dict[K comparable, V any] struct {
+	b  base
+	kc codec.Codec[K]
+	vc codec.Codec[V]
+}
+
+// NewDict returns the Dict called name on rdb. It does not talk to Redis.
+// It returns ErrInvalidArgument for a nil client, an empty name or a name
+// or prefix that would break the key's hash tag.
+func NewDict[K comparable, V any](rdb redis.UniversalClient, name string, opts DictOptions[K, V]) (*Dict[K, V], error) {
+	b, err := newBase(rdb, name, "dict", "hash", opts.Options)
+	if err != nil {
+		return nil, err
+	}
+	if opts.KeyCodec == nil {
+		opts.KeyCodec = codec.JSON[K]()
+	}
+	if opts.Codec == nil {
+		opts.Codec = codec.JSON[V]()
+	}
+	return &Dict[K, V]{b: b, kc: opts.KeyCodec, vc: opts.Codec}, nil
+}
+
+// Name returns the dict's name.
+func (d *Dict[K, V]) Name() string { return d.b.name }
+
+// Key returns the Redis key of the dict's hash.
+func (d *Dict[K, V]) Key() string { return d.b.key }
+
+// Get returns the value of k. It returns an error matching ErrNotFound when
+// the dict has no such key, ErrWrongType when the Redis key holds another
+// type, and ErrDecode when the stored value cannot be decoded.
+func (d *Dict[K, V]) Get(ctx context.Context, k K) (V, error) {
+	var zero V
+	field, err := encode(d.kc, d.b.key, k)
+	if err != nil {
+		return zero, err
+	}
+	raw, ok, err := d.fetch(ctx, field)
+	if err != nil {
+		return zero, err
+	}
+	if !ok {
+		return zero, fmt.Errorf("%w: key %v in dict %q", ErrNotFound, k, d.b.key)
+	}
+	return decode(d.vc, d.b.key, raw)
+}
+
+// fetch reads one field. Every single-field read goes through it, so that a
+// local tier can answer here.
+func (d *Dict[K, V]) fetch(ctx context.Context, field []byte) (string, bool, error) {
+	c, cancel, err := d.b.begin(ctx, "get")
+	if err != nil {
+		return "", false, err
+	}
+	defer cancel()
+	raw, err := d.b.rdb.HGet(c, d.b.key, string(field)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, d.b.fail("get", err)
+	}
+	return raw, true, nil
+}
+
+// GetMany returns the values of the keys that the dict holds, in one round
+// trip (HMGET); keys it does not hold are absent from the map.
+func (d *Dict[K, V]) GetMany(ctx context.Context, ks ...K) (map[K]V, error) {
+	out := make(map[K]V, len(ks))
+	if len(ks) == 0 {
+		return out, nil
+	}
+	fields := make([]string, len(ks))
+	for i, k := range ks {
+		f, err := encode(d.kc, d.b.key, k)
+		if err != nil {
+			return nil, err
+		}
+		fields[i] = string(f)
+	}
+	vals, err := d.fetchMany(ctx, fields)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		val, err := decode(d.vc, d.b.key, s)
+		if err != nil {
+			return nil, err
+		}
+		out[ks[i]] = val
+	}
+	return out, nil
+}
+
+// fetchMany reads several fields; a missing one is nil.
+func (d *Dict[K, V]) fetchMany(ctx context.Context, fields []string) ([]any, error) {
+	c, cancel, err := d.b.begin(ctx, "get many")
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	vals, err := d.b.rdb.HMGet(c, d.b.key, fields...).Result()
+	if err != nil {
+		return nil, d.b.fail("get many", err)
+	}
+	return vals, nil
+}
+
+// Has reports whether the dict holds k.
+func (d *Dict[K, V]) Has(ctx context.Context, k K) (bool, error) {
+	field, err := encode(d.kc, d.b.key, k)
+	if err != nil {
+		return false, err
+	}
+	c, cancel, err := d.b.begin(ctx, "has")
+	if err != nil {
+		return false, err
+	}
+	defer cancel()
+	ok, err := d.b.rdb.HExists(c, d.b.key, string(field)).Result()
+	if err != nil {
+		return false, d.b.fail("has", err)
+	}
+	return ok, nil
+}
+
+// Len returns the number of keys.
+func (d *Dict[K, V]) Len(ctx context.Context) (int64, error) {
+	c, cancel, err := d.b.begin(ctx, "len")
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	n, err := d.b.rdb.HLen(c, d.b.key).Result()
+	if err != nil {
+		return 0, d.b.fail("len", err)
+	}
+	return n, nil
+}
+
+// Set sets the value of k.
+func (d *Dict[K, V]) Set(ctx context.Context, k K, v V) error {
+	return d.write(ctx, "set", func(yield func(K, V) bool) { yield(k, v) })
+}
+
+// SetNX sets the value of k only if the dict does not hold k yet, and
+// reports whether it did.
+func (d *Dict[K, V]) SetNX(ctx context.Context, k K, v V) (bool, error) {
+	field, err := encode(d.kc, d.b.key, k)
+	if err != nil {
+		return false, err
+	}
+	val, err := encode(d.vc, d.b.key, v)
+	if err != nil {
+		return false, err
+	}
+	c, cancel, err := d.b.begin(ctx, "setnx")
+	if err != nil {
+		return false, err
+	}
+	defer cancel()
+	ok, err := d.b.rdb.HSetNX(c, d.b.key, string(field), val).Result()
+	if err != nil {
+		return false, d.b.fail("setnx", err)
+	}
+	return ok, nil
+}
+
+// SetMany sets every key of items, in one command: all or none.
+func (d *Dict[K, V]) SetMany(ctx context.Context, items map[K]V) error {
+	return d.write(ctx, "set many", func(yield func(K, V) bool) {
+		for k, v := range items {
+			if !yield(k, v) {
+				return
+			}
+		}
+	})
+}
+
+// Update sets every key the sequence yields (maps.All(m), another dict's
+// Items...), later pairs winning over earlier ones with the same key. The
+// pairs are encoded first and written in one command: all or none.
+func (d *Dict[K, V]) Update(ctx context.Context, items iter.Seq2[K, V]) error {
+	return d.write(ctx, "update", items)
+}
+
+// write encodes the pairs and writes them with one HSET.
+func (d *Dict[K, V]) write(ctx context.Context, op string, items iter.Seq2[K, V]) error {
+	var args []any
+	var err error
+	for k, v := range items {
+		var f, val []byte
+		if f, err = encode(d.kc, d.b.key, k); err != nil {
+			break
+		}
+		if val, err = encode(d.vc, d.b.key, v); err != nil {
+			break
+		}
+		args = append(args, f, val)
+	}
+	if err != nil || len(args) == 0 {
+		return err
+	}
+	c, cancel, err := d.b.begin(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if err := d.b.rdb.HSet(c, d.b.key, args...).Err(); err != nil {
+		return d.b.fail(op, err)
+	}
+	return nil
+}
+
+// Delete removes keys and returns how many the dict held.
+func (d *Dict[K, V]) Delete(ctx context.Context, ks ...K) (int64, error) {
+	if len(ks) == 0 {
+		return 0, nil
+	}
+	fields := make([]string, len(ks))
+	for i, k := range ks {
+		f, err := encode(d.kc, d.b.key, k)
+		if err != nil {
+			return 0, err
+		}
+		fields[i] = string(f)
+	}
+	c, cancel, err := d.b.begin(ctx, "delete")
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	n, err := d.b.rdb.HDel(c, d.b.key, fields...).Result()
+	if err != nil {
+		return 0, d.b.fail("delete", err)
+	}
+	return n, nil
+}
+
+// Pop removes k and returns its value, atomically: of two concurrent Pops
+// of one key, one gets the value and the other ErrNotFound.
+func (d *Dict[K, V]) Pop(ctx context.Context, k K) (V, error) {
+	var zero V
+	field, err := encode(d.kc, d.b.key, k)
+	if err != nil {
+		return zero, err
+	}
+	c, cancel, err := d.b.begin(ctx, "pop")
+	if err != nil {
+		return zero, err
+	}
+	defer cancel()
+	raw, err := dictPop.Run(c, d.b.rdb, []string{d.b.key}, field).Text()
+	if errors.Is(err, redis.Nil) {
+		return zero, fmt.Errorf("%w: key %v in dict %q", ErrNotFound, k, d.b.key)
+	}
+	if err != nil {
+		return zero, d.b.fail("pop", err)
+	}
+	return decode(d.vc, d.b.key, raw)
+}
+
+// Items returns the dict's pairs as a sequence read with HSCAN, a chunk per
+// round trip, and a function that returns the error that ended it early
+// (nil when it ran to the end or the loop stopped). Always check it: a
+// failed round trip or an undecodable pair ends the sequence.
+//
+// Every pair present for the whole iteration is yielded exactly once; pairs
+// written or deleted meanwhile may or may not be.
+func (d *Dict[K, V]) Items(ctx context.Context) (seq iter.Seq2[K, V], errf func() error) {
+	var err error
+	seq = func(yield func(K, V) bool) {
+		err = d.scan(ctx, "items", func(f, v string) (bool, error) {
+			k, err := decode(d.kc, d.b.key, f)
+			if err != nil {
+				return false, err
+			}
+			val, err := decode(d.vc, d.b.key, v)
+			if err != nil {
+				return false, err
+			}
+			return yield(k, val), nil
+		})
+	}
+	return seq, func() error { return err }
+}
+
+// Keys returns the dict's keys as a sequence; see [Dict.Items].
+func (d *Dict[K, V]) Keys(ctx context.Context) (seq iter.Seq[K], errf func() error) {
+	var err error
+	seq = func(yield func(K) bool) {
+		err = d.scan(ctx, "keys", func(f, _ string) (bool, error) {
+			k, err := decode(d.kc, d.b.key, f)
+			if err != nil {
+				return false, err
+			}
+			return yield(k), nil
+		})
+	}
+	return seq, func() error { return err }
+}
+
+// Values returns the dict's values as a sequence; see [Dict.Items].
+func (d *Dict[K, V]) Values(ctx context.Context) (seq iter.Seq[V], errf func() error) {
+	var err error
+	seq = func(yield func(V) bool) {
+		err = d.scan(ctx, "values", func(_, v string) (bool, error) {
+			val, err := decode(d.vc, d.b.key, v)
+			if err != nil {
+				return false, err
+			}
+			return yield(val), nil
+		})
+	}
+	return seq, func() error { return err }
+}
+
+// scan runs HSCAN over the hash, passing each field and value once.
+func (d *Dict[K, V]) scan(ctx context.Context, op string, each func(field, value string) (bool, error)) error {
+	return d.b.scan(ctx, op, 2, func(c context.Context, cursor uint64) ([]string, uint64, error) {
+		return d.b.rdb.HScan(c, d.b.key, cursor, "", scanCount).Result()
+	}, func(g []string) (bool, error) { return each(g[0], g[1]) })
+}
+
+// ToMap reads the whole dict, in chunks (see [Dict.Items]).
+func (d *Dict[K, V]) ToMap(ctx context.Context) (map[K]V, error) {
+	out := make(map[K]V)
+	items, errf := d.Items(ctx)
+	for k, v := range items {
+		out[k] = v
+	}
+	if err := errf(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Clear deletes the dict. It returns ErrWrongType, deleting nothing, when
+// the key holds another Redis type.
+func (d *Dict[K, V]) Clear(ctx context.Context) error { return d.b.clear(ctx) }
+
+// Expire makes the whole dict expire after ttl (millisecond resolution; at
+// least 1ms) and reports whether it exists. Any write after that keeps the
+// TTL; Clear removes it with the dict.
+func (d *Dict[K, V]) Expire(ctx context.Context, ttl time.Duration) (bool, error) {
+	return d.b.expire(ctx, ttl)
+}

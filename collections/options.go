@@ -1,0 +1,72 @@
+package collections
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// DefaultPrefix is the key prefix used when [Options.Prefix] is empty. It is
+// the same prefix the cache package uses, so one ACL pattern covers both.
+const DefaultPrefix = "tc:"
+
+// DefaultTimeout is the per-operation Redis timeout used when
+// [Options.Timeout] is zero.
+const DefaultTimeout = 2 * time.Second
+
+// Options are the settings every collection constructor takes. The zero value
+// means the documented defaults. Type-specific settings live in the type's own
+// options struct, which embeds Options.
+type Options struct {
+	// Prefix is prepended to every key the collection writes. Default
+	// [DefaultPrefix] ("tc:"). It must not contain '{' or '}', which would
+	// change the Cluster hash tag of the collection's keys.
+	Prefix string
+
+	// Timeout bounds each Redis round trip (each master's, for the types that
+	// talk to several masters), on top of the caller's context. Default
+	// [DefaultTimeout] (2s); a negative value means no timeout beyond the
+	// caller's context.
+	Timeout time.Duration
+}
+
+// withDefaults returns o with its zero fields set to their defaults.
+func (o Options) withDefaults() Options {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	return o
+}
+
+// validate checks the collection name and the prefix (after defaults).
+func (o Options) validate(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty name", ErrInvalidArgument)
+	}
+	if strings.Contains(name, "}") {
+		return fmt.Errorf("%w: name %q contains '}', which would break its Cluster hash tag", ErrInvalidArgument, name)
+	}
+	if strings.ContainsAny(o.Prefix, "{}") {
+		return fmt.Errorf("%w: prefix %q contains '{' or '}', which would change the Cluster hash tag", ErrInvalidArgument, o.Prefix)
+	}
+	return nil
+}
+
+// key returns the Redis key "<prefix>{<name>}:<suffix>". Every key of one
+// collection shares the hash tag {<name>}, so on a Cluster they live in one
+// slot and a script may touch all of them.
+func (o Options) key(name, suffix string) string {
+	return o.Prefix + "{" + name + "}:" + suffix
+}
+
+// opContext derives the context of one Redis round trip from the caller's.
+func (o Options) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if o.Timeout < 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, o.Timeout)
+}

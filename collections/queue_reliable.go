@@ -1,0 +1,246 @@
+package collections
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	//go:embed queue_claim.lua
+	queueClaimSrc string
+	//go:embed queue_settle.lua
+	queueSettleSrc string
+
+	queueClaim  = redis.NewScript(queueClaimSrc)
+	queueSettle = redis.NewScript(queueSettleSrc)
+)
+
+// ReliableQueue is a [Queue] whose consumers cannot lose items: Get moves
+// the item into an in-flight set, with a deadline VisibilityTimeout ahead,
+// and the consumer then settles the [Delivery]: Ack drops the item, Nack
+// returns it to the front of the queue. If the consumer crashes, hangs or
+// forgets, the deadline passes and the next Get of any consumer returns the
+// item to the front of the queue, to be delivered again: every item is
+// delivered at least once, and exactly once when consumers settle in time.
+//
+// It uses the list of the Queue of the same name, so Queue producers can
+// feed ReliableQueue consumers, plus "<list>:inflight" (a sorted set of
+// delivery ids by deadline), "<list>:deliveries" (a hash of the items in
+// flight) and the dead-letter list "<list>:dead". Every step (take, settle,
+// return expired items) is one script, timed by the server's clock. A
+// ReliableQueue is safe for concurrent use.
+type ReliableQueue[T any] struct {
+	q          *Queue[T]
+	inflight   string
+	deliveries string
+	vis        time.Duration
+}
+
+// Delivery is an item taken from a [ReliableQueue], to be settled with Ack
+// or Nack before the queue's visibility timeout ends.
+type Delivery[T any] struct {
+	// Value is the item.
+	Value T
+
+	id string
+	q  *ReliableQueue[T]
+}
+
+// NewReliableQueue returns the ReliableQueue called name on rdb. It does not
+// talk to Redis. It returns ErrInvalidArgument for a nil client, an empty
+// name or a name or prefix that would break the key's hash tag, or a
+// VisibilityTimeout under a millisecond.
+func NewReliableQueue[T any](rdb redis.UniversalClient, name string, opts QueueOptions[T]) (*ReliableQueue[T], error) {
+	q, err := NewQueue(rdb, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	vis := opts.VisibilityTimeout
+	if vis == 0 {
+		vis = DefaultVisibilityTimeout
+	}
+	if vis < time.Millisecond {
+		return nil, fmt.Errorf("%w: queue %q: visibility timeout %v is under a millisecond", ErrInvalidArgument, name, vis)
+	}
+	return &ReliableQueue[T]{
+		q:          q,
+		inflight:   q.b.key + ":inflight",
+		deliveries: q.b.key + ":deliveries",
+		vis:        vis,
+	}, nil
+}
+
+// Name returns the queue's name.
+func (r *ReliableQueue[T]) Name() string { return r.q.b.name }
+
+// Key returns the Redis key of the queue's list.
+func (r *ReliableQueue[T]) Key() string { return r.q.b.key }
+
+// DeadLetterKey returns the key of the list that receives the items that
+// could not be decoded.
+func (r *ReliableQueue[T]) DeadLetterKey() string { return r.q.dead }
+
+// Put adds items at the end of the queue, in order, in one command.
+func (r *ReliableQueue[T]) Put(ctx context.Context, items ...T) error {
+	return r.q.Put(ctx, items...)
+}
+
+// Len returns the number of items waiting (not those in flight).
+func (r *ReliableQueue[T]) Len(ctx context.Context) (int64, error) { return r.q.Len(ctx) }
+
+// InFlight returns the number of deliveries not settled yet, expired ones
+// included until a Get returns them to the queue.
+func (r *ReliableQueue[T]) InFlight(ctx context.Context) (int64, error) {
+	c, cancel, err := r.q.b.begin(ctx, "in flight")
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	n, err := r.q.b.rdb.ZCard(c, r.inflight).Result()
+	if err != nil {
+		return 0, failKey("in flight", r.inflight, err)
+	}
+	return n, nil
+}
+
+// Get takes the item at the front of the queue, waiting until there is one
+// or ctx ends, which gives an error matching both ErrEmpty and ctx.Err().
+// While it waits it wakes when an item is put and when a delivery in flight
+// reaches its deadline, so an abandoned item is delivered again promptly.
+// An item that cannot be decoded is moved to the dead-letter list and
+// reported as ErrDecode.
+func (r *ReliableQueue[T]) Get(ctx context.Context) (*Delivery[T], error) {
+	slice := blockSlice(r.q.b.rdb)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%w: get %q: %w", ErrEmpty, r.q.b.key, err)
+		}
+		d, wait, err := r.claim(ctx)
+		if d != nil || err != nil {
+			return d, err
+		}
+		if wait == 0 {
+			continue // more expired deliveries to return
+		}
+		if wait < 0 {
+			wait = r.vis // deliveries made from now on expire no sooner
+		}
+		if err := r.await(ctx, blockFor(ctx, slice, wait)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// TryGet takes the item at the front of the queue without waiting; ErrEmpty
+// when there is none.
+func (r *ReliableQueue[T]) TryGet(ctx context.Context) (*Delivery[T], error) {
+	d, _, err := r.claim(ctx)
+	if d == nil && err == nil {
+		err = fmt.Errorf("%w: queue %q", ErrEmpty, r.q.b.key)
+	}
+	return d, err
+}
+
+// claim runs the claim script once. It returns the delivery, or nil and the
+// time until the earliest deadline in flight (-1: none).
+func (r *ReliableQueue[T]) claim(ctx context.Context) (*Delivery[T], time.Duration, error) {
+	c, cancel, err := r.q.b.begin(ctx, "get")
+	if err != nil {
+		return nil, 0, err
+	}
+	defer cancel()
+	id := token()
+	res, err := queueClaim.Run(c, r.q.b.rdb, r.keys(), r.vis.Milliseconds(), id).Slice()
+	if err != nil {
+		return nil, 0, r.q.b.fail("get", err)
+	}
+	if len(res) != 2 {
+		return nil, 0, r.q.b.fail("get", fmt.Errorf("unexpected reply %v", res))
+	}
+	if res[0] != int64(1) {
+		wait, _ := res[1].(int64)
+		if wait < 0 {
+			return nil, -1, nil
+		}
+		return nil, time.Duration(wait) * time.Millisecond, nil
+	}
+	raw, _ := res[1].(string)
+	d := &Delivery[T]{id: id, q: r}
+	if d.Value, err = decode(r.q.c, r.q.b.key, raw); err != nil {
+		// The item is out of the queue: bury it even if ctx has ended.
+		if serr := d.settle(context.WithoutCancel(ctx), "bury"); serr != nil {
+			return nil, 0, fmt.Errorf("%w (and it could not be moved to %q: %w)", err, r.q.dead, serr)
+		}
+		return nil, 0, fmt.Errorf("%w (moved to %q)", err, r.q.dead)
+	}
+	return d, 0, nil
+}
+
+// await blocks until the queue's list has an item or wait has passed,
+// without taking anything: BLMOVE from the tail to the tail of the same
+// list leaves it unchanged.
+func (r *ReliableQueue[T]) await(ctx context.Context, wait time.Duration) error {
+	c, cancel, err := r.q.b.beginBlocking(ctx, "get", wait)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrEmpty, err)
+	}
+	defer cancel()
+	err = r.q.b.rdb.Do(c, "blmove", r.q.b.key, r.q.b.key, "RIGHT", "RIGHT", formatSeconds(wait)).Err()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return r.q.b.fail("get", err)
+	}
+	return nil
+}
+
+// keys returns the keys the scripts take.
+func (r *ReliableQueue[T]) keys() []string {
+	return []string{r.q.b.key, r.inflight, r.deliveries, r.q.dead}
+}
+
+// Clear deletes the queue's items, waiting and in flight (not its dead
+// letters). It returns ErrWrongType, deleting nothing, when a key holds
+// another Redis type.
+func (r *ReliableQueue[T]) Clear(ctx context.Context) error {
+	_, err := r.q.b.clearKeys(ctx, r.keys()[:3], "list", "zset", "hash")
+	return err
+}
+
+// ID returns the delivery's id, unique to this delivery of the item.
+func (d *Delivery[T]) ID() string { return d.id }
+
+// Ack settles the delivery: the item is done and leaves the queue. It
+// returns ErrDeliveryExpired when the visibility timeout ended and a Get
+// already returned the item to the queue; an Ack after the deadline but
+// before that still succeeds.
+func (d *Delivery[T]) Ack(ctx context.Context) error {
+	return d.settle(ctx, "ack")
+}
+
+// Nack returns the item to the front of the queue, to be delivered again
+// at once. It returns ErrDeliveryExpired as [Delivery.Ack] does.
+func (d *Delivery[T]) Nack(ctx context.Context) error {
+	return d.settle(ctx, "nack")
+}
+
+// settle runs the settle script: how is "ack", "nack" or "bury".
+func (d *Delivery[T]) settle(ctx context.Context, how string) error {
+	b := &d.q.q.b
+	c, cancel, err := b.begin(ctx, how)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	n, err := queueSettle.Run(c, b.rdb, d.q.keys(), d.id, how).Int()
+	if err != nil {
+		return b.fail(how, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: delivery %s of queue %q", ErrDeliveryExpired, d.id, b.key)
+	}
+	return nil
+}

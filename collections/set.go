@@ -1,0 +1,266 @@
+package collections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tiercache/tiercache/codec"
+)
+
+// SetOptions are the settings of a [Set]. The zero value means the
+// defaults.
+type SetOptions[T comparable] struct {
+	// Options are the settings every collection takes.
+	Options
+
+	// Codec encodes the members. Default codec.JSON[T](). Sets combined by
+	// Union and the other operations compare members by their encodings, so
+	// they must use the same codec.
+	Codec codec.Codec[T]
+}
+
+// Set is a set of T in one Redis set, "<prefix>{<name>}:set". Every method
+// is atomic; the iteration (Members, ToSet) reads the set in chunks. The
+// algebra (Union, Intersection, ..., and the Store and Update forms) runs as
+// one script on the node of its target; on a Cluster, operands in other
+// slots are first copied next to it (see [Set.Union]). A Set is safe for
+// concurrent use.
+type Set[T comparable] struct {
+	b base
+	c codec.Codec[T]
+}
+
+// NewSet returns the Set called name on rdb. It does not talk to Redis. It
+// returns ErrInvalidArgument for a nil client, an empty name or a name or
+// prefix that would break the key's hash tag.
+func NewSet[T comparable](rdb redis.UniversalClient, name string, opts SetOptions[T]) (*Set[T], error) {
+	b, err := newBase(rdb, name, "set", "set", opts.Options)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Codec == nil {
+		opts.Codec = codec.JSON[T]()
+	}
+	return &Set[T]{b: b, c: opts.Codec}, nil
+}
+
+// Name returns the set's name.
+func (s *Set[T]) Name() string { return s.b.name }
+
+// Key returns the Redis key of the set.
+func (s *Set[T]) Key() string { return s.b.key }
+
+// Add adds members and returns how many were not in the set yet.
+func (s *Set[T]) Add(ctx context.Context, members ...T) (int64, error) {
+	if len(members) == 0 {
+		return 0, nil
+	}
+	args, err := encodeAll(s.c, s.b.key, members)
+	if err != nil {
+		return 0, err
+	}
+	c, cancel, err := s.b.begin(ctx, "add")
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	n, err := s.b.rdb.SAdd(c, s.b.key, args...).Result()
+	if err != nil {
+		return 0, s.b.fail("add", err)
+	}
+	return n, nil
+}
+
+// Remove removes member, which must be in the set: otherwise it returns an
+// error matching ErrNotFound (Python's set.remove raises KeyError).
+func (s *Set[T]) Remove(ctx context.Context, member T) error {
+	n, err := s.discard(ctx, "remove", []T{member})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: member %v of set %q", ErrNotFound, member, s.b.key)
+	}
+	return nil
+}
+
+// Discard removes the members that are in the set and returns how many
+// were.
+func (s *Set[T]) Discard(ctx context.Context, members ...T) (int64, error) {
+	return s.discard(ctx, "discard", members)
+}
+
+func (s *Set[T]) discard(ctx context.Context, op string, members []T) (int64, error) {
+	if len(members) == 0 {
+		return 0, nil
+	}
+	args, err := encodeAll(s.c, s.b.key, members)
+	if err != nil {
+		return 0, err
+	}
+	c, cancel, err := s.b.begin(ctx, op)
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	n, err := s.b.rdb.SRem(c, s.b.key, args...).Result()
+	if err != nil {
+		return 0, s.b.fail(op, err)
+	}
+	return n, nil
+}
+
+// Contains reports whether member is in the set.
+func (s *Set[T]) Contains(ctx context.Context, member T) (bool, error) {
+	m, err := encode(s.c, s.b.key, member)
+	if err != nil {
+		return false, err
+	}
+	c, cancel, err := s.b.begin(ctx, "contains")
+	if err != nil {
+		return false, err
+	}
+	defer cancel()
+	ok, err := s.b.rdb.SIsMember(c, s.b.key, m).Result()
+	if err != nil {
+		return false, s.b.fail("contains", err)
+	}
+	return ok, nil
+}
+
+// ContainsMany reports, for each member, whether it is in the set: one
+// round trip (SMISMEMBER) whatever their number.
+func (s *Set[T]) ContainsMany(ctx context.Context, members ...T) ([]bool, error) {
+	if len(members) == 0 {
+		return []bool{}, nil
+	}
+	args, err := encodeAll(s.c, s.b.key, members)
+	if err != nil {
+		return nil, err
+	}
+	c, cancel, err := s.b.begin(ctx, "contains many")
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	found, err := s.b.rdb.SMIsMember(c, s.b.key, args...).Result()
+	if err != nil {
+		return nil, s.b.fail("contains many", err)
+	}
+	return found, nil
+}
+
+// Pop removes a random member and returns it; an empty set is ErrEmpty.
+func (s *Set[T]) Pop(ctx context.Context) (T, error) {
+	var zero T
+	c, cancel, err := s.b.begin(ctx, "pop")
+	if err != nil {
+		return zero, err
+	}
+	defer cancel()
+	raw, err := s.b.rdb.SPop(c, s.b.key).Result()
+	if errors.Is(err, redis.Nil) {
+		return zero, fmt.Errorf("%w: set %q", ErrEmpty, s.b.key)
+	}
+	if err != nil {
+		return zero, s.b.fail("pop", err)
+	}
+	return decode(s.c, s.b.key, raw)
+}
+
+// RandomSample returns up to n distinct members chosen at random, without
+// removing them (all of them when the set has n or fewer).
+func (s *Set[T]) RandomSample(ctx context.Context, n int) ([]T, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("%w: sample of %d members of set %q", ErrInvalidArgument, n, s.b.key)
+	}
+	if n == 0 {
+		return []T{}, nil
+	}
+	c, cancel, err := s.b.begin(ctx, "random sample")
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	raws, err := s.b.rdb.SRandMemberN(c, s.b.key, int64(n)).Result()
+	if err != nil {
+		return nil, s.b.fail("random sample", err)
+	}
+	return decodeSlice(s.c, s.b.key, raws)
+}
+
+// decodeSlice decodes every raw member.
+func decodeSlice[T any](c codec.Codec[T], key string, raws []string) ([]T, error) {
+	out := make([]T, len(raws))
+	for i, raw := range raws {
+		v, err := decode(c, key, raw)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// Len returns the number of members.
+func (s *Set[T]) Len(ctx context.Context) (int64, error) {
+	c, cancel, err := s.b.begin(ctx, "len")
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	n, err := s.b.rdb.SCard(c, s.b.key).Result()
+	if err != nil {
+		return 0, s.b.fail("len", err)
+	}
+	return n, nil
+}
+
+// Members returns the members as a sequence read with SSCAN, a chunk per
+// round trip, and a function that returns the error that ended it early
+// (nil when it ran to the end or the loop stopped). Always check it. Every
+// member present for the whole iteration is yielded exactly once; members
+// added or removed meanwhile may or may not be.
+func (s *Set[T]) Members(ctx context.Context) (seq iter.Seq[T], errf func() error) {
+	var err error
+	seq = func(yield func(T) bool) {
+		err = s.b.scan(ctx, "members", 1, func(c context.Context, cursor uint64) ([]string, uint64, error) {
+			return s.b.rdb.SScan(c, s.b.key, cursor, "", scanCount).Result()
+		}, func(g []string) (bool, error) {
+			v, err := decode(s.c, s.b.key, g[0])
+			if err != nil {
+				return false, err
+			}
+			return yield(v), nil
+		})
+	}
+	return seq, func() error { return err }
+}
+
+// ToSet reads every member, in chunks (see [Set.Members]).
+func (s *Set[T]) ToSet(ctx context.Context) (map[T]struct{}, error) {
+	out := make(map[T]struct{})
+	members, errf := s.Members(ctx)
+	for m := range members {
+		out[m] = struct{}{}
+	}
+	if err := errf(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Clear deletes the set. It returns ErrWrongType, deleting nothing, when the
+// key holds another Redis type.
+func (s *Set[T]) Clear(ctx context.Context) error { return s.b.clear(ctx) }
+
+// Expire makes the whole set expire after ttl (millisecond resolution; at
+// least 1ms) and reports whether it exists.
+func (s *Set[T]) Expire(ctx context.Context, ttl time.Duration) (bool, error) {
+	return s.b.expire(ctx, ttl)
+}
