@@ -117,7 +117,10 @@ type Options[V any] struct {
 	// Codec encodes values for Redis. Default codec.JSON[V]().
 	Codec codec.Codec[V]
 	// Timeout bounds every Redis call (the caller's context bounds it too).
-	// Default 1s.
+	// go-redis applies a context's deadline to the socket only for clients
+	// made with ContextTimeoutEnabled; without it, the client's own
+	// ReadTimeout and WriteTimeout (3s by default) bound a call that hangs
+	// on the network. Default 1s.
 	Timeout time.Duration
 	// LoadTimeout bounds a load started by GetOrLoad. The load does not run
 	// under a single caller's context (one caller giving up must not cancel
