@@ -60,14 +60,13 @@ func (d *DefaultDict[K, V]) Get(ctx context.Context, k K) (V, error) {
 	if err != nil {
 		return zero, err
 	}
-	raw, ok, err := d.fetch(ctx, field)
+	v, ok, err := d.read(ctx, field)
+	if err != nil || ok {
+		return v, err
+	}
+	raw, err := d.create(ctx, field)
 	if err != nil {
 		return zero, err
-	}
-	if !ok {
-		if raw, err = d.create(ctx, field); err != nil {
-			return zero, err
-		}
 	}
 	return decode(d.vc, d.b.key, raw)
 }
@@ -84,6 +83,7 @@ func (d *DefaultDict[K, V]) create(ctx context.Context, field []byte) (string, e
 		return "", err
 	}
 	defer cancel()
+	defer d.wrote()
 	raw, err := defaultDictGet.Run(c, d.b.rdb, []string{d.b.key}, field, val).Text()
 	if err != nil {
 		return "", d.b.fail("get or create", err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tiercache/tiercache/cache"
 )
 
 // DefaultPrefix is the key prefix used when [Options.Prefix] is empty. It is
@@ -24,10 +26,26 @@ type Options struct {
 	// change the Cluster hash tag of the collection's keys.
 	Prefix string
 
+	// Local, when set, serves reads from this Store's local tier, kept
+	// coherent with Redis by the Store (see cache.Near): Dict.Get and
+	// DefaultDict.Get answer repeated reads without a round trip, and any
+	// write to the dict's hash, by any client, drops the local copies. A
+	// Dict's own writes drop them in this process at once. The Store's
+	// prefix must start the collection's keys (both default to "tc:").
+	// Default nil: every read goes to Redis.
+	Local *cache.Store
+
+	// LocalTTL bounds how long a local copy lives (and the Store's
+	// MaxStaleness bounds it too). Default 1m.
+	LocalTTL time.Duration
+
 	// Timeout bounds each Redis round trip (each master's, for the types that
 	// talk to several masters), on top of the caller's context. Default
 	// [DefaultTimeout] (2s); a negative value means no timeout beyond the
-	// caller's context.
+	// caller's context. go-redis applies a context's deadline to the socket
+	// only for clients made with ContextTimeoutEnabled; without it, the
+	// client's own ReadTimeout and WriteTimeout (3s by default) bound a call
+	// that hangs on the network.
 	Timeout time.Duration
 }
 
@@ -38,6 +56,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.LocalTTL <= 0 {
+		o.LocalTTL = time.Minute
 	}
 	return o
 }

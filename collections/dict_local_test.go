@@ -1,0 +1,92 @@
+package collections_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tiercache/tiercache/cache"
+	"github.com/tiercache/tiercache/collections"
+)
+
+// dsCommands counts the commands a client sends.
+type dsCommands struct{ n atomic.Int64 }
+
+func (h *dsCommands) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *dsCommands) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+func (h *dsCommands) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(int64(len(cmds))); return next(ctx, cmds) }
+}
+
+// TestDictLocal: with Options.Local, repeated Gets are answered by the local
+// tier; writes by any client reach them; a Dict reads its own writes.
+func TestDictLocal(t *testing.T) {
+	dsOnBoth(t, func(t *testing.T, be dsBackend) {
+		ctx := context.Background()
+		rdb := be.client(t)
+		cmds := &dsCommands{}
+		if cc, ok := rdb.(*redis.ClusterClient); ok {
+			cc.OnNewNode(func(n *redis.Client) { n.AddHook(cmds) })
+		} else {
+			rdb.(*redis.Client).AddHook(cmds)
+		}
+		store, err := cache.NewStore(be.client(t), cache.StoreOptions{})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = store.Close() })
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		require.NoError(t, store.WaitCoherent(wctx))
+
+		name := dsName(t)
+		d, err := collections.NewDict(rdb, name, collections.DictOptions[string, int]{Options: collections.Options{Local: store}})
+		require.NoError(t, err)
+		require.NoError(t, d.Set(ctx, "a", 1))
+		require.Eventually(t, func() bool { // the Set's own invalidation may land after a first read
+			before := cmds.n.Load()
+			v, err := d.Get(ctx, "a")
+			return err == nil && v == 1 && cmds.n.Load() == before
+		}, 10*time.Second, time.Millisecond, "a repeated Get never became a local hit")
+		before := cmds.n.Load()
+		for range 100 {
+			v, err := d.Get(ctx, "a")
+			require.NoError(t, err)
+			require.Equal(t, 1, v)
+		}
+		require.Equal(t, before, cmds.n.Load(), "local hits reached Redis")
+
+		// Read your own writes, at once.
+		require.NoError(t, d.Set(ctx, "a", 2))
+		v, err := d.Get(ctx, "a")
+		require.NoError(t, err)
+		require.Equal(t, 2, v)
+
+		// A write by another client (another process) is seen without a TTL.
+		other, err := collections.NewDict(be.client(t), name, collections.DictOptions[string, int]{})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			before := cmds.n.Load()
+			v, err := d.Get(ctx, "a")
+			return err == nil && v == 2 && cmds.n.Load() == before
+		}, 10*time.Second, time.Millisecond, "a=2 never became a local hit")
+		require.NoError(t, other.Set(ctx, "a", 3))
+		require.Eventually(t, func() bool { v, _ := d.Get(ctx, "a"); return v == 3 }, 10*time.Second, time.Millisecond, "the foreign write was not seen")
+
+		// DefaultDict reads through the same tier.
+		dd, err := collections.NewDefaultDict(rdb, dsName(t), collections.DefaultDictOptions[string, int]{
+			DictOptions: collections.DictOptions[string, int]{Options: collections.Options{Local: store}},
+			Default:     func() int { return 7 },
+		})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			before := cmds.n.Load()
+			v, err := dd.Get(ctx, "x")
+			return err == nil && v == 7 && cmds.n.Load() == before
+		}, 10*time.Second, time.Millisecond, "DefaultDict never served locally")
+	})
+}
