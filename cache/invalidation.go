@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // supervise decides the mode and runs the invalidation connections until
@@ -84,6 +85,10 @@ func (c *coherence) runTracking(ctx context.Context, opt *redis.Options, ready f
 		o.Addr = c.s.opts.invalidationAddr(o.Addr)
 	}
 	o.Protocol = 2
+	// A config of its own: go-redis rewrites the one it is given while
+	// connecting, and the caller's client owns that one. The invalidation
+	// connection needs no maintenance notifications (RESP2 cannot carry them).
+	o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	o.PoolSize = 1
 	o.MinIdleConns = 0
 	o.MaxRetries = -1
