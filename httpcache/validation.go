@@ -1,0 +1,93 @@
+package httpcache
+
+import (
+	"net/http"
+	"slices"
+	"time"
+)
+
+// validates reports whether a 304 with header h answers the validation of
+// a stored response with header stored (RFC 9111 §4.3.4): its entity tag,
+// when it has one, must be the stored one. A 304 without any validator
+// answers the one conditional request the cache sent for that response.
+func validates(stored, h http.Header) bool {
+	et := h.Get("ETag")
+	if et == "" {
+		return true
+	}
+	old := stored.Get("ETag")
+	return old != "" && opaqueTag(et) == opaqueTag(old)
+}
+
+// sameValidators reports whether a full response (to a HEAD) has the same
+// validators as a stored one, so that it describes the same representation
+// (RFC 9111 §4.3.5).
+func sameValidators(stored, h http.Header) bool {
+	if h.Get("ETag") != stored.Get("ETag") || h.Get("Last-Modified") != stored.Get("Last-Modified") {
+		return false
+	}
+	cl, old := h.Get("Content-Length"), stored.Get("Content-Length")
+	return cl == "" || old == "" || cl == old
+}
+
+// freshen returns a copy of the stored response old updated with the
+// fields of a 304 (or of a matching 200 to a HEAD) received at respTime for
+// a request sent at reqTime (RFC 9111 §3.2, §4.3.4): every field replaces
+// the stored one, except those never stored and Content-Length. Freshness,
+// age and reuse rules are computed again from the result, along with
+// whether it may still be stored.
+func (c *Cache) freshen(r *http.Request, rq *request, old *entry, h http.Header, reqTime, respTime time.Time) (*entry, policy) {
+	n := *old
+	merged := old.header.Clone()
+	skip := connectionFields(h)
+	for k, vs := range h {
+		if k == "Content-Length" || slices.Contains(unstoredFields, k) || slices.Contains(skip, k) {
+			continue
+		}
+		merged[k] = slices.Clone(vs)
+	}
+	if _, ok := parseHTTPDate(h.Get("Date")); !ok {
+		// The stored Date is the old exchange's; this exchange's is now.
+		merged.Set("Date", respTime.UTC().Format(http.TimeFormat))
+	}
+	pol := c.responsePolicy(r, rq, old.status, merged, respTime)
+	n.header = c.storedHeader(merged, &pol, respTime)
+	c.setTiming(&n, h, &pol, reqTime, respTime)
+	n.tags = splitTags(n.header["Surrogate-Key"])
+	return &n, pol
+}
+
+// notModified evaluates the request's If-None-Match, or else its
+// If-Modified-Since, against a 200 response with header h received at
+// respTime (unix ms), as a cache does (RFC 9111 §4.3.2): If-None-Match with
+// the weak comparison; If-Modified-Since against Last-Modified, else Date,
+// else the time the response was received.
+func notModified(rq *request, h http.Header, respTime int64) bool {
+	if len(rq.inm) > 0 {
+		return etagMatch(rq.inm, h.Get("ETag"))
+	}
+	if !rq.hasIMS {
+		return false
+	}
+	if lm, ok := parseHTTPDate(h.Get("Last-Modified")); ok {
+		return !lm.After(rq.ims)
+	}
+	if d, ok := parseHTTPDate(h.Get("Date")); ok {
+		return !d.After(rq.ims)
+	}
+	return respTime <= rq.ims.UnixMilli()
+}
+
+// representationFields are left out of a 304 (RFC 9110 §15.4.5: it carries
+// the validators and caching fields, not the metadata of a body it does not
+// have).
+var representationFields = []string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Language", "Content-Range", "Transfer-Encoding"}
+
+// write304 sends a 304 with the header map h of w, pruned of the fields
+// describing the body.
+func write304(w http.ResponseWriter, h http.Header) {
+	for _, k := range representationFields {
+		delete(h, k)
+	}
+	w.WriteHeader(http.StatusNotModified)
+}

@@ -1,0 +1,162 @@
+package httpcache
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/tiercache/tiercache/cache"
+)
+
+// Responses with Vary (RFC 9111 §4.1) are stored as variants. The primary
+// key of the URL holds a marker (kindVary) naming the fields the responses
+// vary on and a random generation; each variant lives under
+// variantKey(primary, generation, fields, values). A lookup reads the marker,
+// computes the request's variant key and reads the variant: two reads for a
+// varying URL, one for the rest. Several variants of a URL coexist; deleting
+// the marker makes all of them unreachable in every process at once.
+
+// absentField stands for a request field that is absent, which is not the
+// same as present and empty.
+const absentField = "\x00"
+
+// maxRawVariant is the longest variant suffix kept readable; longer ones are
+// hashed.
+const maxRawVariant = 128
+
+// varyValues returns the normalized values of the request fields names:
+// field lines combined, whitespace around commas removed (RFC 9111 §4.1
+// allows normalizing), an absent field distinct from an empty one.
+func varyValues(r *http.Request, names []string) []string {
+	out := make([]string, len(names))
+	for i, name := range names {
+		out[i] = normalizeField(r.Header.Values(name))
+	}
+	return out
+}
+
+func normalizeField(lines []string) string {
+	if len(lines) == 0 {
+		return absentField
+	}
+	var b strings.Builder
+	first := true
+	for _, line := range lines {
+		for f := range strings.SplitSeq(line, ",") {
+			if !first {
+				b.WriteByte(',')
+			}
+			first = false
+			b.WriteString(strings.Trim(f, " \t"))
+		}
+	}
+	return b.String()
+}
+
+// variantKey is the key of the variant of primary selected by values of the
+// fields names, under the marker generation gen.
+func variantKey(primary, gen string, names, values []string) string {
+	var b strings.Builder
+	for i, n := range names {
+		b.WriteString(n)
+		b.WriteByte('=')
+		b.WriteString(values[i])
+		b.WriteByte('\n')
+	}
+	suffix := b.String()
+	if len(suffix) > maxRawVariant || strings.ContainsAny(suffix, "\x00") {
+		sum := sha256.Sum256([]byte(suffix))
+		suffix = hex.EncodeToString(sum[:])
+	}
+	return primary + "\x00" + gen + "\x00" + suffix
+}
+
+// newGeneration returns a random marker generation.
+func newGeneration() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// miss kinds for Cache-Status fwd.
+const (
+	uriMiss  = "uri-miss"
+	varyMiss = "vary-miss"
+)
+
+// lookupResult is what the cache holds for a request.
+type lookupResult struct {
+	e        *entry // the stored response selected for the request; nil: none
+	storeKey string // the key e is (or a new response for the request would be) stored under, when known
+	marker   *entry // the Vary marker at the primary key, if any
+	miss     string // uriMiss or varyMiss when e is nil
+}
+
+// lookup selects the stored response for r under the primary key. A Redis
+// failure reads as a miss (counted and logged at Debug level).
+func (c *Cache) lookup(ctx context.Context, r *http.Request, primary string) lookupResult {
+	res := lookupResult{storeKey: primary, miss: uriMiss}
+	e, ok := c.get(ctx, primary)
+	if !ok {
+		return res
+	}
+	if e.kind == kindVary {
+		res.marker = e
+		res.miss = varyMiss
+		res.storeKey = variantKey(primary, e.gen, e.vary, varyValues(r, e.vary))
+		if e, ok = c.get(ctx, res.storeKey); !ok {
+			return res
+		}
+	}
+	if e.kind != kindResponse || !variantMatches(e, r) {
+		res.miss = varyMiss
+		return res
+	}
+	res.e, res.miss = e, ""
+	return res
+}
+
+// variantMatches reports whether a stored response's Vary fields have the
+// same normalized values in r as in the request that stored it.
+func variantMatches(e *entry, r *http.Request) bool {
+	for i, name := range e.vary {
+		if normalizeField(r.Header.Values(name)) != e.varyValues[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// get reads one key; a miss or an error is !ok.
+func (c *Cache) get(ctx context.Context, key string) (*entry, bool) {
+	e, err := c.store.Get(ctx, key)
+	if err != nil {
+		if !errors.Is(err, cache.ErrNotFound) {
+			c.redisError("get", key, err)
+		}
+		return nil, false
+	}
+	return e, true
+}
+
+// put stores a response under primary: directly when it does not
+// vary, else as a variant, writing a new marker when there is none or it
+// names other fields. It returns the key the response went under.
+func (c *Cache) put(ctx context.Context, primary string, marker *entry, e *entry) (string, error) {
+	if len(e.vary) == 0 {
+		return primary, c.store.Set(ctx, primary, e)
+	}
+	if marker != nil && slices.Equal(marker.vary, e.vary) {
+		k := variantKey(primary, marker.gen, e.vary, e.varyValues)
+		return k, c.store.Set(ctx, k, e)
+	}
+	m := &entry{kind: kindVary, vary: e.vary, gen: newGeneration()}
+	k := variantKey(primary, m.gen, e.vary, e.varyValues)
+	// The variant and its marker in one write (atomic on a single server).
+	return k, c.store.SetMany(ctx, map[string]*entry{primary: m, k: e})
+}
