@@ -40,9 +40,11 @@ func BenchmarkBloomContainsMany100(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := bf.AddMany(ctx, intsFrom(0, 100_000)); err != nil {
-		b.Fatal(err)
-	}
+	eachBatch(intsFrom(0, 100_000), 10_000, func(batch []int) {
+		if _, err := bf.AddMany(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	})
 	items := intsFrom(99_950, 100)
 	if _, err := bf.ContainsMany(ctx, items); err != nil { // loads the script
 		b.Fatal(err)

@@ -44,9 +44,10 @@
 // holder that pauses longer than the lease.
 //
 // For these types, give the masters' clients few retries and short timeouts
-// (for example redis.Options{DialerRetries: 1, MaxRetries: 1} and a small
-// Options.Timeout): with go-redis's defaults a master that refuses
-// connections costs about two seconds per call, all of it taken from the
+// (for example redis.Options{DialerRetries: 1, MaxRetries: 1,
+// ContextTimeoutEnabled: true} and a small Options.Timeout): with go-redis's
+// defaults a master that refuses connections costs about two seconds per
+// call, and one that hangs three (its ReadTimeout), all of it taken from the
 // lock's validity. go-redis may send a script again after a lost reply; the
 // scripts keep every guarantee when it does (at worst, Unlock reports
 // ErrNotHeld for a lock that its first, unanswered attempt released).

@@ -198,14 +198,16 @@ func (l *Lock) TryLock(ctx context.Context) (uint64, error) {
 
 // Lock takes the lock, retrying with jittered exponential backoff
 // (LockOptions.RetryDelay, MaxRetryDelay) until it succeeds or ctx ends, and
-// returns its fencing token. When ctx ends the error joins the last attempt's
-// error ([ErrNotObtained] or a [*QuorumError]) with ctx.Err(). Errors that
-// retrying cannot fix, such as [ErrWrongType], are returned at once.
+// returns its fencing token. When ctx ends the error matches
+// [ErrNotObtained], ctx.Err() and the last attempt's error (a
+// [*QuorumError] when too few masters answered). Errors that retrying cannot
+// fix, such as [ErrWrongType], are returned at once.
 func (l *Lock) Lock(ctx context.Context) (uint64, error) {
 	delay := l.opts.RetryDelay
+	var last error // the last attempt's error
 	for {
 		if err := ctx.Err(); err != nil {
-			return 0, errors.Join(fmt.Errorf("%w: %q", ErrNotObtained, l.name), err)
+			return 0, l.gaveUp(last, err)
 		}
 		fence, err := l.TryLock(ctx)
 		if err == nil {
@@ -214,16 +216,26 @@ func (l *Lock) Lock(ctx context.Context) (uint64, error) {
 		if !errors.Is(err, ErrNotObtained) && !errors.Is(err, ErrQuorum) {
 			return 0, err
 		}
+		last = err
 		wait := delay/2 + mrand.N(delay/2+1)
 		delay = min(2*delay, l.opts.MaxRetryDelay)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return 0, errors.Join(err, ctx.Err())
+			return 0, l.gaveUp(last, ctx.Err())
 		case <-t.C:
 		}
 	}
+}
+
+// gaveUp is Lock's error when ctx ended: ErrNotObtained, with the last
+// attempt's error and the context's.
+func (l *Lock) gaveUp(last, ctxErr error) error {
+	if errors.Is(last, ErrNotObtained) {
+		return errors.Join(last, ctxErr)
+	}
+	return fmt.Errorf("%w: %q: %w", ErrNotObtained, l.name, errors.Join(last, ctxErr))
 }
 
 // acquire runs one Redlock attempt: take the key and count on every master,

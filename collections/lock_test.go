@@ -25,7 +25,7 @@ func clientsFor(t testing.TB, servers []*redistest.Server) []redis.UniversalClie
 	t.Helper()
 	out := make([]redis.UniversalClient, len(servers))
 	for i, s := range servers {
-		c := redis.NewClient(&redis.Options{Addr: s.Addr, DialerRetries: 1, MaxRetries: 1})
+		c := redis.NewClient(&redis.Options{Addr: s.Addr, DialerRetries: 1, MaxRetries: 1, ContextTimeoutEnabled: true})
 		t.Cleanup(func() { _ = c.Close() })
 		out[i] = c
 	}
@@ -230,6 +230,7 @@ func TestLockWithoutQuorumLeavesNoKeys(t *testing.T) {
 	lctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	_, err = lock.Lock(lctx)
+	require.ErrorIs(t, err, collections.ErrNotObtained)
 	require.ErrorIs(t, err, collections.ErrQuorum)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 
