@@ -12,6 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tiercache/tiercache/cache"
+
 	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/internal/keys"
 )
@@ -54,6 +56,10 @@ type base struct {
 	// false): their own ReadTimeout and WriteTimeout bound a round trip,
 	// so begin does not derive a per-round-trip context for them.
 	deadlines bool
+
+	// local, set with Options.Local, drops this process's local copies of
+	// the collection after every operation that may write (see begin).
+	local interface{ Invalidate(rkey string) }
 }
 
 // newBase validates the arguments every constructor takes. It does not talk
@@ -89,15 +95,62 @@ func noCancel() {}
 // begin starts one Redis round trip of operation op. It fails at once when
 // ctx is already done, and otherwise returns ctx bounded by Options.Timeout
 // (ctx itself for a client that would ignore the bound: see deadlines).
+// With Options.Local, the returned CancelFunc also drops this process's
+// local copies of the collection unless op only reads, so that a process
+// reads its own writes at once (other processes' copies go when the
+// Store's invalidation arrives).
 func (b *base) begin(ctx context.Context, op string) (context.Context, context.CancelFunc, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, b.fail(op, err)
 	}
-	if !b.deadlines {
-		return ctx, noCancel, nil
+	c, cancel := ctx, context.CancelFunc(noCancel)
+	if b.deadlines {
+		c, cancel = b.opts.opContext(ctx)
 	}
-	c, cancel := b.opts.opContext(ctx)
+	if b.local != nil && !readOnlyOps[op] {
+		inner := cancel
+		cancel = func() { inner(); b.local.Invalidate(b.key) }
+	}
 	return c, cancel, nil
+}
+
+// readOnlyOps are the operations after which begin keeps local copies. An
+// operation missing here counts as a write: that costs only local hits.
+var readOnlyOps = map[string]bool{
+	"get": true, "contains": true, "contains many": true, "has": true, "len": true, "random sample": true,
+}
+
+// newNear returns the local view for a collection's reads with
+// Options.Local, or nil without it, and registers it with b.
+func newNear[V any](b *base) (*cache.Near[V], error) {
+	if b.opts.Local == nil {
+		return nil, nil
+	}
+	n, err := cache.NewNear[V](b.opts.Local, b.opts.LocalTTL)
+	if err != nil {
+		return nil, err
+	}
+	b.local = n
+	return n, nil
+}
+
+// readThrough reads field of the collection's key rkey: from near when it
+// holds it, else with fetch (ok false: no value; size: its bytes), keeping
+// what fetch found. A nil near reads with fetch only.
+func readThrough[V any](near *cache.Near[V], rkey, field string, fetch func() (v V, ok bool, size int, err error)) (V, bool, error) {
+	if near == nil {
+		v, ok, _, err := fetch()
+		return v, ok, err
+	}
+	if v, ok := near.Get(rkey, field); ok {
+		return v, true, nil
+	}
+	tok := near.Token()
+	v, ok, size, err := fetch()
+	if err == nil && ok {
+		near.Keep(rkey, field, v, size, tok)
+	}
+	return v, ok, err
 }
 
 // fail wraps an error of operation op on the collection's key.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/codec"
 )
 
@@ -43,8 +44,9 @@ type CounterOptions[K comparable] struct {
 // fails with a conflict. Counts may be zero or negative. A Counter is safe
 // for concurrent use.
 type Counter[K comparable] struct {
-	b  base
-	kc codec.Codec[K]
+	b    base
+	kc   codec.Codec[K]
+	near *cache.Near[int64] // Options.Local's view, or nil
 }
 
 // Count is a key and its count.
@@ -64,7 +66,11 @@ func NewCounter[K comparable](rdb redis.UniversalClient, name string, opts Count
 	if opts.Codec == nil {
 		opts.Codec = codec.JSON[K]()
 	}
-	return &Counter[K]{b: b, kc: opts.Codec}, nil
+	c := &Counter[K]{b: b, kc: opts.Codec}
+	if c.near, err = newNear[int64](&c.b); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Name returns the counter's name.
@@ -113,19 +119,23 @@ func (c *Counter[K]) Get(ctx context.Context, k K) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	rc, cancel, err := c.b.begin(ctx, "get")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	raw, err := c.b.rdb.HGet(rc, c.b.key, string(field)).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, c.fail("get", err)
-	}
-	return c.parse(raw)
+	n, _, err := readThrough(c.near, c.b.key, string(field), func() (int64, bool, int, error) {
+		rc, cancel, err := c.b.begin(ctx, "get")
+		if err != nil {
+			return 0, false, 0, err
+		}
+		defer cancel()
+		raw, err := c.b.rdb.HGet(rc, c.b.key, string(field)).Result()
+		if errors.Is(err, redis.Nil) {
+			return 0, true, 8, nil // a missing key counts 0, and is kept as such
+		}
+		if err != nil {
+			return 0, false, 0, c.fail("get", err)
+		}
+		n, err := c.parse(raw)
+		return n, err == nil, 8, err
+	})
+	return n, err
 }
 
 // parse reads a stored count.

@@ -83,7 +83,6 @@ func (d *DefaultDict[K, V]) create(ctx context.Context, field []byte) (string, e
 		return "", err
 	}
 	defer cancel()
-	defer d.wrote()
 	raw, err := defaultDictGet.Run(c, d.b.rdb, []string{d.b.key}, field, val).Text()
 	if err != nil {
 		return "", d.b.fail("get or create", err)

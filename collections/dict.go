@@ -62,10 +62,8 @@ func NewDict[K comparable, V any](rdb redis.UniversalClient, name string, opts D
 		opts.Codec = codec.JSON[V]()
 	}
 	d := &Dict[K, V]{b: b, kc: opts.KeyCodec, vc: opts.Codec}
-	if opts.Local != nil {
-		if d.near, err = cache.NewNear[V](opts.Local, b.opts.LocalTTL); err != nil {
-			return nil, err
-		}
+	if d.near, err = newNear[V](&d.b); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -98,33 +96,15 @@ func (d *Dict[K, V]) Get(ctx context.Context, k K) (V, error) {
 // read returns the decoded value of field, from the local tier when
 // Options.Local holds it, else from Redis (and keeps it locally); ok is
 // false when the dict has no such field.
-func (d *Dict[K, V]) read(ctx context.Context, field []byte) (v V, ok bool, err error) {
-	var tok uint64
-	if d.near != nil {
-		if v, ok := d.near.Get(d.b.key, string(field)); ok {
-			return v, true, nil
+func (d *Dict[K, V]) read(ctx context.Context, field []byte) (V, bool, error) {
+	return readThrough(d.near, d.b.key, string(field), func() (v V, ok bool, size int, err error) {
+		raw, ok, err := d.fetch(ctx, field)
+		if err != nil || !ok {
+			return v, false, 0, err
 		}
-		tok = d.near.Token()
-	}
-	raw, ok, err := d.fetch(ctx, field)
-	if err != nil || !ok {
-		return v, false, err
-	}
-	if v, err = decode(d.vc, d.b.key, raw); err != nil {
-		return v, false, err
-	}
-	if d.near != nil {
-		d.near.Keep(d.b.key, string(field), v, len(raw), tok)
-	}
-	return v, true, nil
-}
-
-// wrote drops this process's local copies of the dict after a write (other
-// processes' copies go when the Store's invalidation arrives).
-func (d *Dict[K, V]) wrote() {
-	if d.near != nil {
-		d.near.Invalidate(d.b.key)
-	}
+		v, err = decode(d.vc, d.b.key, raw)
+		return v, err == nil, len(raw), err
+	})
 }
 
 // fetch reads one field. Every single-field read goes through it, so that a
@@ -245,7 +225,6 @@ func (d *Dict[K, V]) SetNX(ctx context.Context, k K, v V) (bool, error) {
 		return false, err
 	}
 	defer cancel()
-	defer d.wrote()
 	ok, err := d.b.rdb.HSetNX(c, d.b.key, string(field), val).Result()
 	if err != nil {
 		return false, d.b.fail("setnx", err)
@@ -293,7 +272,6 @@ func (d *Dict[K, V]) write(ctx context.Context, op string, items iter.Seq2[K, V]
 		return err
 	}
 	defer cancel()
-	defer d.wrote()
 	if err := d.b.rdb.HSet(c, d.b.key, args...).Err(); err != nil {
 		return d.b.fail(op, err)
 	}
@@ -318,7 +296,6 @@ func (d *Dict[K, V]) Delete(ctx context.Context, ks ...K) (int64, error) {
 		return 0, err
 	}
 	defer cancel()
-	defer d.wrote()
 	n, err := d.b.rdb.HDel(c, d.b.key, fields...).Result()
 	if err != nil {
 		return 0, d.b.fail("delete", err)
@@ -339,7 +316,6 @@ func (d *Dict[K, V]) Pop(ctx context.Context, k K) (V, error) {
 		return zero, err
 	}
 	defer cancel()
-	defer d.wrote()
 	raw, err := dictPop.Run(c, d.b.rdb, []string{d.b.key}, field).Text()
 	if errors.Is(err, redis.Nil) {
 		return zero, fmt.Errorf("%w: key %v in dict %q", ErrNotFound, k, d.b.key)
@@ -428,7 +404,6 @@ func (d *Dict[K, V]) ToMap(ctx context.Context) (map[K]V, error) {
 // Clear deletes the dict. It returns ErrWrongType, deleting nothing, when
 // the key holds another Redis type.
 func (d *Dict[K, V]) Clear(ctx context.Context) error {
-	defer d.wrote()
 	return d.b.clear(ctx)
 }
 

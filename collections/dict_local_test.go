@@ -24,9 +24,10 @@ func (h *dsCommands) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(int64(len(cmds))); return next(ctx, cmds) }
 }
 
-// TestDictLocal: with Options.Local, repeated Gets are answered by the local
-// tier; writes by any client reach them; a Dict reads its own writes.
-func TestDictLocal(t *testing.T) {
+// TestLocalReads: with Options.Local, repeated reads (Dict.Get,
+// DefaultDict.Get, Counter.Get, Set.Contains) are answered by the local
+// tier; writes by any client reach them; a collection reads its own writes.
+func TestLocalReads(t *testing.T) {
 	dsOnBoth(t, func(t *testing.T, be dsBackend) {
 		ctx := context.Background()
 		rdb := be.client(t)
@@ -88,5 +89,45 @@ func TestDictLocal(t *testing.T) {
 			v, err := dd.Get(ctx, "x")
 			return err == nil && v == 7 && cmds.n.Load() == before
 		}, 10*time.Second, time.Millisecond, "DefaultDict never served locally")
+
+		// Counter.Get and Set.Contains read through the same tier.
+		local := collections.Options{Local: store}
+		cnt, err := collections.NewCounter(rdb, dsName(t), collections.CounterOptions[string]{Options: local})
+		require.NoError(t, err)
+		foreignCnt, err := collections.NewCounter(be.client(t), cnt.Name(), collections.CounterOptions[string]{})
+		require.NoError(t, err)
+		set, err := collections.NewSet(rdb, dsName(t), collections.SetOptions[string]{Options: local})
+		require.NoError(t, err)
+		foreignSet, err := collections.NewSet(be.client(t), set.Name(), collections.SetOptions[string]{})
+		require.NoError(t, err)
+		_, err = cnt.Incr(ctx, "k")
+		require.NoError(t, err)
+		_, err = set.Add(ctx, "m")
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			before := cmds.n.Load()
+			n, err1 := cnt.Get(ctx, "k")
+			in, err2 := set.Contains(ctx, "m")
+			out, err3 := set.Contains(ctx, "absent")
+			return err1 == nil && err2 == nil && err3 == nil && n == 1 && in && !out && cmds.n.Load() == before
+		}, 10*time.Second, time.Millisecond, "Counter.Get and Set.Contains never served locally")
+		_, err = cnt.Incr(ctx, "k") // own writes: seen at once
+		require.NoError(t, err)
+		n, err := cnt.Get(ctx, "k")
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n)
+		_, err = set.Add(ctx, "absent")
+		require.NoError(t, err)
+		in, err := set.Contains(ctx, "absent")
+		require.NoError(t, err)
+		require.True(t, in)
+		_, err = foreignCnt.Incr(ctx, "k") // another process's writes: seen without a TTL
+		require.NoError(t, err)
+		require.NoError(t, foreignSet.Remove(ctx, "m"))
+		require.Eventually(t, func() bool {
+			n, _ := cnt.Get(ctx, "k")
+			in, _ := set.Contains(ctx, "m")
+			return n == 3 && !in
+		}, 10*time.Second, time.Millisecond, "foreign writes to the counter and the set were not seen")
 	})
 }

@@ -27,12 +27,13 @@ type Options struct {
 	Prefix string
 
 	// Local, when set, serves reads from this Store's local tier, kept
-	// coherent with Redis by the Store (see cache.Near): Dict.Get and
-	// DefaultDict.Get answer repeated reads without a round trip, and any
-	// write to the dict's hash, by any client, drops the local copies. A
-	// Dict's own writes drop them in this process at once. The Store's
-	// prefix must start the collection's keys (both default to "tc:").
-	// Default nil: every read goes to Redis.
+	// coherent with Redis by the Store (see cache.Near): Dict.Get,
+	// DefaultDict.Get, Counter.Get and Set.Contains answer repeated reads
+	// without a round trip (other reads go to Redis), and any write to the
+	// collection's key, by any client, drops the local copies. A
+	// collection's own writes drop them in this process at once. The
+	// Store's prefix must start the collection's keys (both default to
+	// "tc:"). Default nil: every read goes to Redis.
 	Local *cache.Store
 
 	// LocalTTL bounds how long a local copy lives (and the Store's

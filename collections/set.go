@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/codec"
 )
 
@@ -31,8 +32,9 @@ type SetOptions[T comparable] struct {
 // slots are first copied next to it (see [Set.Union]). A Set is safe for
 // concurrent use.
 type Set[T comparable] struct {
-	b base
-	c codec.Codec[T]
+	b    base
+	c    codec.Codec[T]
+	near *cache.Near[bool] // Options.Local's view of Contains, or nil
 }
 
 // NewSet returns the Set called name on rdb. It does not talk to Redis. It
@@ -46,7 +48,11 @@ func NewSet[T comparable](rdb redis.UniversalClient, name string, opts SetOption
 	if opts.Codec == nil {
 		opts.Codec = codec.JSON[T]()
 	}
-	return &Set[T]{b: b, c: opts.Codec}, nil
+	st := &Set[T]{b: b, c: opts.Codec}
+	if st.near, err = newNear[bool](&st.b); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // Name returns the set's name.
@@ -121,16 +127,19 @@ func (s *Set[T]) Contains(ctx context.Context, member T) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	c, cancel, err := s.b.begin(ctx, "contains")
-	if err != nil {
-		return false, err
-	}
-	defer cancel()
-	ok, err := s.b.rdb.SIsMember(c, s.b.key, m).Result()
-	if err != nil {
-		return false, s.b.fail("contains", err)
-	}
-	return ok, nil
+	in, _, err := readThrough(s.near, s.b.key, string(m), func() (bool, bool, int, error) {
+		c, cancel, err := s.b.begin(ctx, "contains")
+		if err != nil {
+			return false, false, 0, err
+		}
+		defer cancel()
+		in, err := s.b.rdb.SIsMember(c, s.b.key, m).Result()
+		if err != nil {
+			return false, false, 0, s.b.fail("contains", err)
+		}
+		return in, true, 1, nil // absence is an answer too, and is kept
+	})
+	return in, err
 }
 
 // ContainsMany reports, for each member, whether it is in the set: one
