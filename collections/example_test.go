@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -33,59 +30,31 @@ var examples exampleServer
 
 type exampleServer struct {
 	once   sync.Once
-	cmd    *exec.Cmd
+	srv    *redistest.Server
 	client *redis.Client
-	dir    string
 }
 
 // exampleClient returns a client of the examples' server, starting it if
 // needed. It panics if redis-server cannot be started: examples fail, never
 // skip, like the tests.
 func exampleClient() *redis.Client {
-	examples.once.Do(examples.start)
+	examples.once.Do(func() {
+		srv, err := redistest.Launch()
+		if err != nil {
+			panic(err)
+		}
+		examples.srv = srv
+		examples.client = redis.NewClient(&redis.Options{Addr: srv.Addr})
+	})
 	return examples.client
 }
 
-func (s *exampleServer) start() {
-	bin, err := redistest.Binary()
-	if err != nil {
-		panic(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s.dir, err = os.MkdirTemp("", "collections-examples-")
-	if err != nil {
-		panic(err)
-	}
-	s.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning")
-	if err := s.cmd.Start(); err != nil {
-		panic(err)
-	}
-	s.client = redis.NewClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))})
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if s.client.Ping(context.Background()).Err() == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			panic("example redis-server did not answer PING")
-		}
-		time.Sleep(10 * time.Millisecond) // the server offers no readiness signal
-	}
-}
-
 func (s *exampleServer) stop() {
-	if s.cmd == nil {
+	if s.srv == nil {
 		return
 	}
 	s.client.Close()
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	os.RemoveAll(s.dir)
+	s.srv.Close()
 }
 
 func ExampleBloomFilter() {

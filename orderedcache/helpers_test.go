@@ -3,10 +3,6 @@ package orderedcache_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -222,43 +218,9 @@ func seq(lo, hi int) []int {
 // redistest (it needs a testing.TB), and returns its address and a function
 // that stops it.
 func exampleRedis() (addr string, stop func(), err error) {
-	bin, err := redistest.Binary()
+	srv, err := redistest.Launch()
 	if err != nil {
 		return "", nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir, err := os.MkdirTemp("", "orderedcache-example")
-	if err != nil {
-		return "", nil, err
-	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--dir", filepath.Clean(dir), "--save", "", "--appendonly", "no", "--logfile", "")
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	stop = func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		os.RemoveAll(dir)
-	}
-	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for rdb.Ping(ctx).Err() != nil {
-		select {
-		case <-ctx.Done():
-			stop()
-			return "", nil, fmt.Errorf("redis-server on %s did not answer: %w", addr, ctx.Err())
-		case <-time.After(10 * time.Millisecond): // a process offers no readiness signal
-		}
-	}
-	return addr, stop, nil
+	return srv.Addr, srv.Close, nil
 }

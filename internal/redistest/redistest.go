@@ -76,19 +76,58 @@ func StartMasters(t testing.TB, n int) []*Server {
 
 func start(t testing.TB, cluster bool) *Server {
 	t.Helper()
-	bin, err := Binary()
+	s, err := newServer(t.TempDir(), cluster)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.t = t
+	t.Cleanup(s.Kill)
+	if err := s.launch(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Launch starts one standalone redis-server outside a test: for a TestMain
+// or for Examples, which get no testing.TB. Stop it with Close.
+func Launch() (*Server, error) {
+	dir, err := os.MkdirTemp("", "redistest-")
+	if err != nil {
+		return nil, fmt.Errorf("redistest: %w", err)
+	}
+	s, err := newServer(dir, false)
+	if err == nil {
+		err = s.launch()
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close kills a server started by Launch and removes its directory.
+func (s *Server) Close() {
+	s.Kill()
+	if s.t == nil {
+		os.RemoveAll(s.dir)
+	}
+}
+
+// newServer prepares a server on a free port in dir, not started.
+func newServer(dir string, cluster bool) (*Server, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
 	port, err := freePort(cluster)
 	if err != nil {
-		t.Fatalf("redistest: no free port: %v", err)
+		return nil, fmt.Errorf("redistest: no free port: %w", err)
 	}
 	s := &Server{
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		Port: port,
-		t:    t,
-		dir:  t.TempDir(),
+		dir:  dir,
 	}
 	s.args = []string{
 		"--port", strconv.Itoa(port),
@@ -109,11 +148,7 @@ func start(t testing.TB, cluster bool) *Server {
 		)
 	}
 	s.args = append([]string{bin}, s.args...)
-	t.Cleanup(s.Kill)
-	if err := s.launch(); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return s, nil
 }
 
 // launch starts the process and waits until it answers PING.
@@ -176,12 +211,17 @@ func (s *Server) Kill() {
 }
 
 // Restart starts a killed server again on the same port and directory (a
-// cluster node keeps its node id and slots). It fails the test if the server
-// does not come back.
+// cluster node keeps its node id and slots). It fails the test (panics for
+// a Launch server) if the server does not come back.
 func (s *Server) Restart() {
-	s.t.Helper()
-	if err := s.launch(); err != nil {
+	err := s.launch()
+	switch {
+	case err == nil:
+	case s.t != nil:
+		s.t.Helper()
 		s.t.Fatal(err)
+	default:
+		panic(err) // a Launch server: no test to fail
 	}
 }
 

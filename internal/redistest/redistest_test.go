@@ -59,3 +59,13 @@ func TestCluster(t *testing.T) {
 	c.Servers[1].Restart()
 	require.NoError(t, waitClusterOK(ctx, c.Servers[1].Client(t), 3))
 }
+
+func TestLaunch(t *testing.T) {
+	s, err := Launch()
+	require.NoError(t, err)
+	c := s.Client(t)
+	require.NoError(t, c.Ping(context.Background()).Err())
+	s.Close()
+	require.False(t, s.Running())
+	require.Error(t, c.Ping(context.Background()).Err())
+}
