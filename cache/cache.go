@@ -140,22 +140,12 @@ func (c *Cache[V]) GetLocal(key string) (V, bool) {
 
 // result turns a lookup into Get's answer and counts it.
 func (c *Cache[V]) result(f found[V], local bool) (V, error) {
-	var zero V
-	switch f.state {
-	case fresh:
-		if local {
-			c.stats.localHits.Add(1)
-		} else {
-			c.stats.remoteHits.Add(1)
-		}
-		return c.out(f.v), nil
-	case negative:
-		c.stats.negativeHits.Add(1)
-		return zero, ErrNotFound
-	default:
-		c.stats.misses.Add(1)
+	c.count(f, local)
+	if f.state != fresh {
+		var zero V
 		return zero, ErrNotFound
 	}
+	return c.out(f.v), nil
 }
 
 func (c *Cache[V]) out(v V) V {
