@@ -221,19 +221,24 @@ func (c *Cache[V]) loaded(ctx context.Context, key string, v V, err error, fallb
 
 // runLoader runs a loader under Options.LoadTimeout and counts it.
 func (c *Cache[V]) runLoader(ctx context.Context, load func(context.Context) (V, error)) (V, error) {
-	if c.opts.LoadTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.opts.LoadTimeout)
-		defer cancel()
-	}
+	ctx, cancel := c.loadContext(ctx)
+	defer cancel()
 	c.stats.loads.Add(1)
 	return load(ctx)
 }
 
+// loadContext bounds a load by Options.LoadTimeout, if set.
+func (c *Cache[V]) loadContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.opts.LoadTimeout > 0 {
+		return context.WithTimeout(ctx, c.opts.LoadTimeout)
+	}
+	return ctx, func() {}
+}
+
 // storeLoaded writes loaded values (and negative entries from index nvals
-// on). Redis being unavailable is not the
-// caller's error (the values are good; the stats count the degradation);
-// anything else, such as ErrTooLarge, is returned.
+// on). Redis being unavailable is not the caller's error (the values are
+// good; the stats count the degradation); anything else, such as
+// ErrTooLarge, is returned.
 func (c *Cache[V]) storeLoaded(ctx context.Context, ks []string, vs []V, nvals int) error {
 	err := c.put(ctx, ks, vs, nvals)
 	if errors.Is(err, ErrUnavailable) {
@@ -317,11 +322,8 @@ func (c *Cache[V]) GetManyOrLoad(ctx context.Context, ks []string, load func(ctx
 }
 
 func (c *Cache[V]) runLoaderMany(ctx context.Context, missing []string, load func(context.Context, []string) (map[string]V, error)) (map[string]V, error) {
-	if c.opts.LoadTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.opts.LoadTimeout)
-		defer cancel()
-	}
+	ctx, cancel := c.loadContext(ctx)
+	defer cancel()
 	c.stats.loads.Add(1)
 	m, err := load(ctx, missing)
 	if err != nil {
