@@ -187,24 +187,39 @@ func (f *Func[A, R]) run(ctx context.Context, a A) (r R, err error) {
 	return r, err
 }
 
-// key returns the cache key of c.a.
-func (f *Func[A, R]) key(c *call[A, R]) (string, error) {
+// Key returns the cache key of a: the key of its entry in the function's
+// namespace (Redis key "<prefix>memo.<name>.v<version>:<key>"). Every
+// process computes the same key for equal arguments.
+func (f *Func[A, R]) Key(a A) (string, error) {
+	if f.keyer == nil {
+		return f.plainKey(a)
+	}
+	// The canonical encoding: a pooled call holds the argument and the
+	// encoder's buffers.
+	c := f.calls.Get().(*call[A, R])
+	c.a = a
+	k, err := c.e.hashKey(f.keyer, unsafe.Pointer(&c.a))
+	f.release(c)
+	return k, err
+}
+
+// plainKey returns the key of a made by MemoKey, a key function, or, for a
+// function of no arguments, the fixed key: nothing to pool.
+func (f *Func[A, R]) plainKey(a A) (string, error) {
 	switch {
 	case f.method != nil:
-		if f.nilPanics && *(*unsafe.Pointer)(unsafe.Pointer(&c.a)) == nil {
+		if f.nilPanics && *(*unsafe.Pointer)(unsafe.Pointer(&a)) == nil {
 			return "", fmt.Errorf("%w: nil %s", ErrUnhashableArgument, reflect.TypeFor[A]())
 		}
-		return customKey(f.method(c.a)), nil
-	case f.keyer != nil:
-		return c.e.hashKey(f.keyer, unsafe.Pointer(&c.a))
+		return customKey(f.method(a)), nil
 	case f.custom != nil:
-		k, err := f.custom(c.a)
+		k, err := f.custom(a)
 		if err != nil {
 			return "", fmt.Errorf("tiercache/memo: key of %q: %w", f.name, err)
 		}
 		return customKey(k), nil
 	case f.iface:
-		k, ok := any(c.a).(Keyer)
+		k, ok := any(a).(Keyer)
 		if !ok {
 			return "", fmt.Errorf("%w: nil %s", ErrUnhashableArgument, reflect.TypeFor[A]())
 		}
@@ -212,17 +227,6 @@ func (f *Func[A, R]) key(c *call[A, R]) (string, error) {
 	default:
 		return f.fixed, nil
 	}
-}
-
-// Key returns the cache key of a: the key of its entry in the function's
-// namespace (Redis key "<prefix>memo.<name>.v<version>:<key>"). Every
-// process computes the same key for equal arguments.
-func (f *Func[A, R]) Key(a A) (string, error) {
-	c := f.calls.Get().(*call[A, R])
-	c.a = a
-	k, err := f.key(c)
-	f.release(c)
-	return k, err
 }
 
 // Bypass runs fn for a under ctx, whatever the cache holds, and stores its
