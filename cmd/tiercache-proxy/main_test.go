@@ -214,6 +214,11 @@ func TestProxySharedRedis(t *testing.T) {
 		return res.Header
 	}
 	req(a)
+	// A stores the response after sending it: wait for the entry to reach
+	// Redis before asking B.
+	rdb := r.Client(t)
+	require.Eventually(t, func() bool { return rdb.DBSize(context.Background()).Val() > 0 },
+		10*time.Second, time.Millisecond, "proxy A never stored the response")
 	require.Contains(t, req(b).Get("Cache-Status"), "hit")
 	require.EqualValues(t, 1, u.n.Load())
 }
