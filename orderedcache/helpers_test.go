@@ -154,8 +154,12 @@ func (s *source) Calls() [][]int {
 	return slices.Clone(s.calls)
 }
 
+// newStore returns a Store without coherence: these tests count what the
+// local tier holds, and with coherence it holds nothing until the
+// invalidation stream is up, and refuses fills that raced the seed writes'
+// invalidations (the cache package tests that on its own).
 func newStore(t testing.TB, rdb redis.UniversalClient) *cache.Store {
-	s, err := cache.NewStore(rdb, cache.StoreOptions{})
+	s, err := cache.NewStore(rdb, cache.StoreOptions{Coherence: cache.CoherenceNone})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
