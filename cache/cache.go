@@ -111,7 +111,11 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	if c.s.closed.Load() {
 		return zero, ErrClosed
 	}
-	if f, ok := c.localGet(key); ok && f.state != stale {
+	if v, ok := c.localFresh(key); ok {
+		c.stats.localHits.Add(1)
+		return c.out(v), nil
+	}
+	if f, ok := c.localGet(key); ok && f.state == negative {
 		return c.result(f, true)
 	}
 	if !c.s.hasRedis() {
@@ -130,12 +134,23 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 // since the caller goes on to Get or GetOrLoad, which count it. It lets a
 // wrapper answer local hits without building a loader.
 func (c *Cache[V]) GetLocal(key string) (V, bool) {
-	if f, ok := c.localGet(key); ok && f.state == fresh {
+	v, ok := c.localFresh(key)
+	if ok {
 		c.stats.localHits.Add(1)
-		return c.out(f.v), true
+		v = c.out(v)
 	}
-	var zero V
-	return zero, false
+	return v, ok
+}
+
+// localFresh returns key's value when the local tier holds it fresh. It is
+// the hit path of every read, kept to one lookup and no copies beyond V.
+func (c *Cache[V]) localFresh(key string) (V, bool) {
+	e, ok := c.s.local.Get(localKey{c.id, key})
+	if !ok || e.negative || e.soft != 0 && c.s.clock.millis() >= e.soft {
+		var zero V
+		return zero, false
+	}
+	return e.value.(V), true
 }
 
 // result turns a lookup into Get's answer and counts it.

@@ -41,11 +41,12 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 	case c.s.closed.Load():
 		return zero, ErrClosed
 	}
+	if v, ok := c.localFresh(key); ok {
+		c.stats.localHits.Add(1)
+		return c.out(v), nil
+	}
 	if f, ok := c.localGet(key); ok {
 		switch {
-		case f.state == fresh:
-			c.stats.localHits.Add(1)
-			return c.out(f.v), nil
 		case f.state == negative:
 			c.stats.negativeHits.Add(1)
 			return zero, ErrNotFound
