@@ -167,8 +167,8 @@ func (b *base) bpop(ctx context.Context, op string, left bool) (string, error) {
 			res, err = b.rdb.BRPop(c, wait, b.key).Result()
 		}
 		cancel()
-		if errors.Is(err, redis.Nil) {
-			continue // timed out: wait again
+		if errors.Is(err, redis.Nil) || err != nil && ctx.Err() != nil {
+			continue // timed out, or ctx ended during the call: wait again or report above
 		}
 		if err != nil {
 			return "", b.fail(op, err)
