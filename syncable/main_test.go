@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -22,7 +21,7 @@ func TestMain(m *testing.M) {
 		os.Exit(helperProcess())
 	}
 	code := m.Run()
-	examples.stop()
+	examples.Close()
 	os.Exit(code)
 }
 
@@ -93,39 +92,12 @@ func counted(t *testing.T, rdb *redis.Client) (*redis.Client, *roundTrips) {
 	return c, rt
 }
 
-// examples is the redis-server the Examples run against: Examples get no
-// testing.TB, so they cannot use redistest.Start. It starts on first use,
-// on a free loopback port, and TestMain stops it.
-var examples exampleServer
+// examples is the redis-server the Examples run against, started on first
+// use; TestMain stops it.
+var examples redistest.Shared
 
-type exampleServer struct {
-	once   sync.Once
-	srv    *redistest.Server
-	client *redis.Client
-}
-
-// exampleClient returns a client of the examples' server, starting it if
-// needed. It panics if redis-server cannot start: examples fail, never
-// skip.
-func exampleClient() *redis.Client {
-	examples.once.Do(func() {
-		srv, err := redistest.Launch()
-		if err != nil {
-			panic(err)
-		}
-		examples.srv = srv
-		examples.client = redis.NewClient(&redis.Options{Addr: srv.Addr})
-	})
-	return examples.client
-}
-
-func (s *exampleServer) stop() {
-	if s.srv == nil {
-		return
-	}
-	s.client.Close()
-	s.srv.Close()
-}
+// exampleClient returns a client of the examples' server.
+func exampleClient() *redis.Client { return examples.Client() }
 
 // nanValue returns a NaN, which the JSON codec cannot encode.
 func nanValue() float64 { return math.NaN() }

@@ -408,3 +408,35 @@ func StartSentinel(t testing.TB, master *Server) *Sentinel {
 		}
 	}
 }
+
+// Shared is a redis-server started on first use by Client, for Examples,
+// which get no testing.TB; the package's TestMain stops it with Close. The
+// zero value is ready to use, and it is safe for concurrent use.
+type Shared struct {
+	once   sync.Once
+	srv    *Server
+	client *redis.Client
+}
+
+// Client returns a client of the shared server, starting it if needed. It
+// panics if redis-server cannot start: examples fail, never skip.
+func (s *Shared) Client() *redis.Client {
+	s.once.Do(func() {
+		srv, err := Launch()
+		if err != nil {
+			panic(err)
+		}
+		s.srv = srv
+		s.client = redis.NewClient(&redis.Options{Addr: srv.Addr})
+	})
+	return s.client
+}
+
+// Close stops the server if Client started it.
+func (s *Shared) Close() {
+	if s.srv == nil {
+		return
+	}
+	_ = s.client.Close()
+	s.srv.Close()
+}
