@@ -94,13 +94,10 @@ func (n *Near[V]) Keep(rkey, field string, v V, size int, tok uint64) {
 	}
 	ver := n.version(rkey)
 	cur := ver.Load()
-	if !n.s.coh.keepable(rkey, tok) {
-		return
-	}
 	lk := localKey{n.id, nearKey(rkey, field)}
 	exp := time.Now().Add(n.ttl - clockTick).UnixNano() // see clockTick
 	n.s.local.Set(lk, &entry{value: nearEntry[V]{v, cur}}, int64(size+len(rkey)+len(field))+entryOverhead, exp)
-	if !n.s.coh.keepable(rkey, tok) || ver.Load() != cur {
+	if !n.s.coh.keepable(rkey, tok) || ver.Load() != cur { // an invalidation landed meanwhile
 		n.s.local.Delete(lk)
 	}
 }
