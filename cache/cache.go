@@ -111,12 +111,15 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	if c.s.closed.Load() {
 		return zero, ErrClosed
 	}
-	if v, ok := c.localFresh(key); ok {
-		c.stats.localHits.Add(1)
-		return c.out(v), nil
-	}
-	if f, ok := c.localGet(key); ok && f.state == negative {
-		return c.result(f, true)
+	if e, ok := c.localEntry(key); ok {
+		switch {
+		case c.fresh(e):
+			c.stats.localHits.Add(1)
+			return c.out(e.value.(V)), nil
+		case e.negative:
+			c.stats.negativeHits.Add(1)
+			return zero, ErrNotFound
+		}
 	}
 	if !c.s.hasRedis() {
 		c.stats.misses.Add(1)
@@ -134,23 +137,23 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 // since the caller goes on to Get or GetOrLoad, which count it. It lets a
 // wrapper answer local hits without building a loader.
 func (c *Cache[V]) GetLocal(key string) (V, bool) {
-	v, ok := c.localFresh(key)
-	if ok {
+	if e, ok := c.localEntry(key); ok && c.fresh(e) {
 		c.stats.localHits.Add(1)
-		v = c.out(v)
+		return c.out(e.value.(V)), true
 	}
-	return v, ok
+	var zero V
+	return zero, false
 }
 
-// localFresh returns key's value when the local tier holds it fresh. It is
-// the hit path of every read, kept to one lookup and no copies beyond V.
-func (c *Cache[V]) localFresh(key string) (V, bool) {
-	e, ok := c.s.local.Get(localKey{c.id, key})
-	if !ok || e.negative || e.soft != 0 && c.s.clock.millis() >= e.soft {
-		var zero V
-		return zero, false
-	}
-	return e.value.(V), true
+// localEntry looks key up in the local tier. Reads branch on the entry
+// itself, so that a hit copies nothing beyond V.
+func (c *Cache[V]) localEntry(key string) (*entry, bool) {
+	return c.s.local.Get(localKey{c.id, key})
+}
+
+// fresh reports whether a local entry holds a value before its soft expiry.
+func (c *Cache[V]) fresh(e *entry) bool {
+	return !e.negative && (e.soft == 0 || c.s.clock.millis() < e.soft)
 }
 
 // result turns a lookup into Get's answer and counts it.
@@ -172,21 +175,25 @@ func (c *Cache[V]) out(v V) V {
 
 // localGet looks key up in the local tier.
 func (c *Cache[V]) localGet(key string) (found[V], bool) {
-	e, ok := c.s.local.Get(localKey{c.id, key})
+	e, ok := c.localEntry(key)
 	if !ok {
 		return found[V]{}, false
 	}
+	return c.foundOf(e), true
+}
+
+// foundOf describes a local entry as a lookup result.
+func (c *Cache[V]) foundOf(e *entry) found[V] {
 	f := found[V]{state: fresh, soft: e.soft, hard: e.hard}
 	switch {
 	case e.negative:
 		f.state = negative
-	case e.soft != 0 && c.s.clock.millis() >= e.soft:
+		return f
+	case !c.fresh(e):
 		f.state = stale
-		f.v = e.value.(V)
-	default:
-		f.v = e.value.(V)
 	}
-	return f, true
+	f.v = e.value.(V)
+	return f
 }
 
 // remoteGet reads key from Redis and keeps what it finds in the local tier.

@@ -41,12 +41,12 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 	case c.s.closed.Load():
 		return zero, ErrClosed
 	}
-	if v, ok := c.localFresh(key); ok {
-		c.stats.localHits.Add(1)
-		return c.out(v), nil
-	}
-	if f, ok := c.localGet(key); ok {
-		switch {
+	if e, ok := c.localEntry(key); ok {
+		if c.fresh(e) {
+			c.stats.localHits.Add(1)
+			return c.out(e.value.(V)), nil
+		}
+		switch f := c.foundOf(e); {
 		case f.state == negative:
 			c.stats.negativeHits.Add(1)
 			return zero, ErrNotFound
