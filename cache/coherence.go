@@ -22,9 +22,14 @@ const (
 	// redis-cli, expiry, eviction).
 	CoherenceTracking
 	// CoherencePubSub: every write made through tiercache publishes its keys
-	// on "<prefix>invalidate", and every Store subscribes. Writes by other
-	// clients are not seen: their effect on local copies is bounded only by
-	// the local TTL and MaxStaleness.
+	// on "<prefix>invalidate", and every Store subscribes. On a Redis 7
+	// Cluster the keys go out with sharded pub/sub instead: a write
+	// SPUBLISHes on a channel of its key's hash slot, in the same script
+	// call as the write, and every Store holds one connection per master
+	// subscribed (SSUBSCRIBE) to the channels of that master's slots: 16384
+	// channels in all, a few megabytes of server memory per Store (see the
+	// README). Writes by other clients are not seen: their effect on
+	// local copies is bounded only by the local TTL and MaxStaleness.
 	CoherencePubSub
 	// CoherenceNone: local copies are bounded by the local TTL and
 	// MaxStaleness only.
@@ -74,6 +79,7 @@ type coherence struct {
 	seed   maphash.Seed
 
 	mode    atomic.Int32  // the Coherence in force; Auto while undecided
+	sharded atomic.Bool   // pub/sub on Cluster uses sharded channels; set before mode
 	seq     atomic.Uint64 // bumped by every invalidation and flush
 	flushed atomic.Uint64 // seq of the last flush
 	marks   [markBuckets]atomic.Uint64

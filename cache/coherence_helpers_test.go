@@ -23,14 +23,15 @@ type deployment struct {
 	name    string
 	servers []*redistest.Server
 	cluster bool
+	moved   map[int]int // slot -> index in servers, for slots moveSlot moved
 }
 
 func deployments(t *testing.T) []deployment {
 	single := redistest.Start(t)
 	cl := redistest.StartCluster(t)
 	return []deployment{
-		{"single", []*redistest.Server{single}, false},
-		{"cluster", cl.Servers, true},
+		{name: "single", servers: []*redistest.Server{single}},
+		{name: "cluster", servers: cl.Servers, cluster: true},
 	}
 }
 
@@ -60,6 +61,9 @@ func (d deployment) serverOf(rkey string) int {
 		return 0
 	}
 	slot := keys.Slot(rkey)
+	if i, ok := d.moved[slot]; ok {
+		return i
+	}
 	n := len(d.servers)
 	for i := range n {
 		if slot <= (i+1)*keys.SlotCount/n-1 {
@@ -67,6 +71,41 @@ func (d deployment) serverOf(rkey string) int {
 		}
 	}
 	return n - 1
+}
+
+// moveSlot migrates a hash slot and its keys to the next master, as
+// redis-cli --cluster reshard does, and records the move for serverOf.
+func (d *deployment) moveSlot(t *testing.T, slot int) {
+	t.Helper()
+	ctx := context.Background()
+	from := d.serverOf("{" + keys.SlotTag(slot) + "}")
+	to := (from + 1) % len(d.servers)
+	src, dst := d.servers[from].Client(t), d.servers[to].Client(t)
+	srcID, err := src.ClusterMyID(ctx).Result()
+	require.NoError(t, err)
+	dstID, err := dst.ClusterMyID(ctx).Result()
+	require.NoError(t, err)
+	require.NoError(t, dst.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", srcID).Err())
+	require.NoError(t, src.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dstID).Err())
+	for {
+		ks, err := src.ClusterGetKeysInSlot(ctx, slot, 100).Result()
+		require.NoError(t, err)
+		if len(ks) == 0 {
+			break
+		}
+		args := []any{"MIGRATE", "127.0.0.1", d.servers[to].Port, "", 0, 5000, "KEYS"}
+		for _, k := range ks {
+			args = append(args, k)
+		}
+		require.NoError(t, src.Do(ctx, args...).Err())
+	}
+	for _, srv := range d.servers {
+		require.NoError(t, srv.Client(t).Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dstID).Err())
+	}
+	if d.moved == nil {
+		d.moved = map[int]int{}
+	}
+	d.moved[slot] = to
 }
 
 // cli runs redis-cli, a separate process that is not tiercache, against the

@@ -16,6 +16,8 @@ import (
 
 	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/internal/faultproxy"
+	"github.com/tiercache/tiercache/internal/keys"
+	"github.com/tiercache/tiercache/internal/redistest"
 )
 
 // TestCoherence runs the coherence guarantees on a single server and on a
@@ -254,4 +256,70 @@ func testPubSub(t *testing.T, d deployment) {
 	require.NoError(t, c1.Clear(ctx))
 	eventually(t, func() bool { return !local(c2, "k") }, "Clear not seen")
 	assert.Positive(t, c2.Stats().Invalidations)
+	if d.cluster {
+		requireSharded(t, d, s1)
+	}
+}
+
+// requireSharded checks that pub/sub coherence on a Cluster runs on sharded
+// channels: every slot's channel has a subscriber on the master serving the
+// slot, and nobody listens on the broadcast channel.
+func requireSharded(t *testing.T, d deployment, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	require.True(t, s.coh.sharded.Load())
+	total := 0
+	for _, srv := range d.servers {
+		cl := srv.Client(t)
+		chans, err := cl.PubSubShardChannels(ctx, "*"+s.opts.Prefix+"invalidate").Result()
+		require.NoError(t, err)
+		total += len(chans)
+		for _, ch := range chans {
+			require.Equal(t, srv.Addr, d.addrs()[d.serverOf(ch)], "channel %s on the wrong master", ch)
+		}
+		n, err := cl.PubSubNumSub(ctx, s.opts.Prefix+"invalidate").Result()
+		require.NoError(t, err)
+		require.Zero(t, n[s.opts.Prefix+"invalidate"], "a broadcast subscriber on %s", srv.Addr)
+	}
+	require.Equal(t, keys.SlotCount, total, "sharded channels subscribed")
+}
+
+// TestCoherenceSlotMoved: when a hash slot moves to another master, both
+// modes keep invalidating its keys: tracking sees the writes on the new
+// master, and sharded pub/sub subscribes to the slot's channel there.
+func TestCoherenceSlotMoved(t *testing.T) {
+	ctx := context.Background()
+	cl := redistest.StartCluster(t)
+	d := &deployment{name: "cluster", servers: cl.Servers, cluster: true}
+	t.Run("Tracking", func(t *testing.T) {
+		s := coherentStore(t, d.client(t), CoherenceTracking)
+		c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+		foreign := d.client(t)
+		require.NoError(t, c.Set(ctx, "k", "v1"))
+		eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "v1" && local(c, "k") }, "never cached")
+		d.moveSlot(t, keys.Slot(c.RedisKey("k")))
+		require.NoError(t, s.WaitCoherent(ctx))
+		eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "v1" && local(c, "k") }, "never cached after the move")
+		require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "v2"), time.Hour).Err())
+		eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "v2" }, "a write on the new master was not seen")
+	})
+	t.Run("PubSub", func(t *testing.T) {
+		s1 := coherentStore(t, d.client(t), CoherencePubSub)
+		s2 := coherentStore(t, d.client(t), CoherencePubSub)
+		ns := uniqueNS(t)
+		c1, err := New(s1, ns, Options[string]{LocalTTL: time.Hour})
+		require.NoError(t, err)
+		c2, err := New(s2, ns, Options[string]{LocalTTL: time.Hour})
+		require.NoError(t, err)
+		require.NoError(t, c1.Set(ctx, "k", "v1"))
+		eventually(t, func() bool { v, _ := c2.Get(ctx, "k"); return v == "v1" && local(c2, "k") }, "never cached")
+		resyncs := c2.Stats().Resyncs
+		d.moveSlot(t, keys.Slot(c1.RedisKey("k")))
+		eventually(t, func() bool { return c2.Stats().Resyncs > resyncs }, "the move was not noticed")
+		require.NoError(t, s2.WaitCoherent(ctx))
+		requireSharded(t, *d, s2)
+		eventually(t, func() bool { v, _ := c2.Get(ctx, "k"); return v == "v1" && local(c2, "k") }, "never cached after the move")
+		require.NoError(t, c1.Set(ctx, "k", "v2"))
+		eventually(t, func() bool { v, _ := c2.Get(ctx, "k"); return v == "v2" }, "a write after the move was not seen")
+	})
 }

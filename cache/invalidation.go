@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,27 +18,43 @@ import (
 // the Store closes.
 func (c *coherence) supervise(ctx context.Context) {
 	mode := c.want
-	for mode == CoherenceAuto {
+	for {
 		var err error
-		mode, err = c.probe(ctx)
-		if err != nil {
-			if !sleepCtx(ctx, time.Second) {
-				return
-			}
+		if mode == CoherenceAuto {
+			mode, err = c.probe(ctx)
+		}
+		if err == nil && mode == CoherencePubSub {
+			var sharded bool
+			sharded, err = c.probeSharded(ctx)
+			c.sharded.Store(sharded)
+		}
+		if err == nil {
+			break
+		}
+		mode = c.want
+		if !sleepCtx(ctx, time.Second) {
+			return
 		}
 	}
 	c.mode.Store(int32(mode))
-	c.s.opts.Logger.Info("tiercache: coherence", "mode", mode.String(), "prefix", c.prefix)
+	how := mode.String()
+	if c.sharded.Load() {
+		how = "sharded pubsub"
+	}
+	c.s.opts.Logger.Info("tiercache: coherence", "mode", how, "prefix", c.prefix)
+	cc, isCluster := c.s.rdb.(*redis.ClusterClient)
 	switch {
+	case mode == CoherencePubSub && c.sharded.Load():
+		c.followCluster(ctx, cc, true, c.runSharded)
 	case mode == CoherencePubSub:
 		c.runConn(ctx, func(ctx context.Context) *redis.PubSub {
 			return c.s.rdb.Subscribe(ctx, c.prefix+"invalidate")
-		}, c.onPubSubMessage, func() { c.down.Add(-1) })
+		}, 1, c.onPubSubMessage, func() { c.down.Add(-1) })
+	case isCluster:
+		c.followCluster(ctx, cc, false, func(ctx context.Context, opt *redis.Options, _ []int, ready func()) {
+			c.runTracking(ctx, opt, ready)
+		})
 	default:
-		if cc, ok := c.s.rdb.(*redis.ClusterClient); ok {
-			c.trackCluster(ctx, cc)
-			return
-		}
 		cl, ok := c.s.rdb.(*redis.Client)
 		if !ok {
 			c.s.opts.Logger.Error("tiercache: CLIENT TRACKING needs a *redis.Client or *redis.ClusterClient; local tier disabled",
@@ -74,12 +91,35 @@ func (c *coherence) probe(ctx context.Context) (Coherence, error) {
 	return CoherenceAuto, err
 }
 
-// runTracking runs the invalidation connection of one master: a client of
-// its own (RESP2, one connection) whose every new connection turns on
-// broadcast tracking redirected to itself, then subscribes to the
-// invalidation channel. ready is called once, after the connection has
-// counted itself down for the first time.
-func (c *coherence) runTracking(ctx context.Context, opt *redis.Options, ready func()) {
+// probeSharded tells whether pub/sub coherence should use sharded channels:
+// on a Cluster whose every master knows SPUBLISH (Redis 7 and later).
+func (c *coherence) probeSharded(ctx context.Context) (bool, error) {
+	cc, ok := c.s.rdb.(*redis.ClusterClient)
+	if !ok {
+		return false, nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	sharded := true
+	err := cc.ForEachMaster(pctx, func(ctx context.Context, cl *redis.Client) error {
+		info, err := cl.Do(ctx, "COMMAND", "INFO", "SPUBLISH").Slice()
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sharded = sharded && len(info) == 1 && info[0] != nil
+		return nil
+	})
+	return sharded, err
+}
+
+// connOptions returns the options of an invalidation connection to the
+// server opt names: a client of its own (RESP2, one connection, no
+// retries) that runs onConnect on every new connection after the caller's
+// own OnConnect.
+func (c *coherence) connOptions(opt *redis.Options, onConnect func(context.Context, *redis.Conn) error) *redis.Options {
 	o := *opt
 	if c.s.opts.invalidationAddr != nil {
 		o.Addr = c.s.opts.invalidationAddr(o.Addr)
@@ -100,23 +140,59 @@ func (c *coherence) runTracking(ctx context.Context, opt *redis.Options, ready f
 				return err
 			}
 		}
+		if onConnect == nil {
+			return nil
+		}
+		return onConnect(ctx, cn)
+	}
+	return &o
+}
+
+// runTracking runs the invalidation connection of one master: every new
+// connection turns on broadcast tracking redirected to itself, then
+// subscribes to the invalidation channel. ready is called once, after the
+// connection has counted itself down for the first time.
+func (c *coherence) runTracking(ctx context.Context, opt *redis.Options, ready func()) {
+	client := redis.NewClient(c.connOptions(opt, func(ctx context.Context, cn *redis.Conn) error {
 		id, err := cn.ClientID(ctx).Result()
 		if err != nil {
 			return err
 		}
 		return cn.Do(ctx, "CLIENT", "TRACKING", "ON", "REDIRECT", id, "BCAST", "PREFIX", c.prefix).Err()
-	}
-	client := redis.NewClient(&o)
+	}))
 	defer client.Close()
 	c.runConn(ctx, func(ctx context.Context) *redis.PubSub {
 		return client.Subscribe(ctx, invalidateChannel)
-	}, c.onTrackingMessage, ready)
+	}, 1, c.onTrackingMessage, ready)
 }
 
-// runConn keeps one invalidation subscription alive until ctx ends. While it
-// is not subscribed it counts as down; every loss of it flushes the local
-// tier, and so does every new subscription.
-func (c *coherence) runConn(ctx context.Context, subscribe func(context.Context) *redis.PubSub, onMsg func(*redis.Message), ready func()) {
+// runSharded runs the sharded pub/sub connection of one Cluster master,
+// subscribed to the channels of the slots it serves: one SSUBSCRIBE each,
+// since the channels of one command must share a slot.
+func (c *coherence) runSharded(ctx context.Context, opt *redis.Options, slots []int, ready func()) {
+	client := redis.NewClient(c.connOptions(opt, nil))
+	defer client.Close()
+	channels := make([]string, len(slots))
+	for i, slot := range slots {
+		channels[i] = shardChannel(c.prefix, slot)
+	}
+	c.runConn(ctx, func(ctx context.Context) *redis.PubSub {
+		ps := client.SSubscribe(ctx)
+		for _, ch := range channels {
+			if ps.SSubscribe(ctx, ch) != nil {
+				break // the receive loop sees the failure and starts again
+			}
+		}
+		return ps
+	}, len(channels), c.onPubSubMessage, ready)
+}
+
+// runConn keeps one invalidation subscription alive until ctx ends. It is
+// up once the server has confirmed want channels, and counts as down
+// otherwise; every loss of it flushes the local tier, and so does every
+// new subscription. The server dropping a channel (a slot that moved away
+// drops its sharded channels) counts as a loss.
+func (c *coherence) runConn(ctx context.Context, subscribe func(context.Context) *redis.PubSub, want int, onMsg func(*redis.Message), ready func()) {
 	c.setDown(1)
 	ready()
 	up := false
@@ -130,6 +206,7 @@ func (c *coherence) runConn(ctx context.Context, subscribe func(context.Context)
 		ps := subscribe(ctx)
 		stopClose := context.AfterFunc(ctx, func() { _ = ps.Close() }) // ends a blocked receive at once
 		pinged := false
+	receive:
 		for ctx.Err() == nil { // ReceiveTimeout notices cancellation only at its timeout
 			msg, err := ps.ReceiveTimeout(ctx, healthEvery)
 			if err != nil {
@@ -140,12 +217,15 @@ func (c *coherence) runConn(ctx context.Context, subscribe func(context.Context)
 						continue
 					}
 				}
-				break // lost, silent, closed, or a flush (nil payload)
+				break // lost, silent, closed, refused, or a flush (nil payload)
 			}
 			pinged = false
 			switch m := msg.(type) {
 			case *redis.Subscription:
-				if m.Kind == "subscribe" && !up {
+				switch {
+				case m.Kind == "unsubscribe" || m.Kind == "sunsubscribe":
+					break receive
+				case m.Count == want && !up:
 					up = true
 					backoff = 10 * time.Millisecond
 					c.setDown(-1)
@@ -206,18 +286,26 @@ func (c *coherence) clearNamespace(ns string) {
 	c.wakeAll()
 }
 
-// trackCluster runs one tracking connection per master and follows the
-// masters as the topology changes; every change flushes.
-func (c *coherence) trackCluster(ctx context.Context, cc *redis.ClusterClient) {
+// followCluster runs one invalidation connection per master with run, and
+// follows the masters as the topology changes; every change flushes. With
+// bySlots, a master whose slots change gets a new connection too (run is
+// given the slots the master serves).
+func (c *coherence) followCluster(ctx context.Context, cc *redis.ClusterClient, bySlots bool,
+	run func(ctx context.Context, opt *redis.Options, slots []int, ready func())) {
 	type conn struct {
+		slots  []int
 		cancel context.CancelFunc
 		done   chan struct{}
 	}
 	conns := map[string]*conn{}
+	stop := func(addr string) {
+		conns[addr].cancel()
+		<-conns[addr].done
+		delete(conns, addr)
+	}
 	defer func() {
-		for _, cn := range conns {
-			cn.cancel()
-			<-cn.done
+		for addr := range conns {
+			stop(addr)
 		}
 	}()
 	undecided := true
@@ -226,26 +314,24 @@ func (c *coherence) trackCluster(ctx context.Context, cc *redis.ClusterClient) {
 		if err == nil {
 			changed := false
 			for addr, cn := range conns {
-				if _, ok := masters[addr]; !ok {
-					cn.cancel()
-					<-cn.done
-					delete(conns, addr)
+				if slots, ok := masters[addr]; !ok || bySlots && !slices.Equal(slots, cn.slots) {
+					stop(addr)
 					changed = true
 				}
 			}
-			for addr := range masters {
+			for addr, slots := range masters {
 				if _, ok := conns[addr]; ok {
 					continue
 				}
 				o := *tmpl
 				o.Addr = addr
 				cctx, cancel := context.WithCancel(ctx)
-				cn := &conn{cancel: cancel, done: make(chan struct{})}
+				cn := &conn{slots: slots, cancel: cancel, done: make(chan struct{})}
 				conns[addr] = cn
 				started := make(chan struct{})
 				go func() {
 					defer close(cn.done)
-					c.runTracking(cctx, &o, func() { close(started) })
+					run(cctx, &o, slots, func() { close(started) })
 				}()
 				<-started
 				changed = true
@@ -264,21 +350,29 @@ func (c *coherence) trackCluster(ctx context.Context, cc *redis.ClusterClient) {
 	}
 }
 
-// clusterMasters lists the masters' addresses (from CLUSTER SLOTS) and
-// returns a node's options as a template for new connections.
-func clusterMasters(ctx context.Context, cc *redis.ClusterClient) (map[string]struct{}, *redis.Options, error) {
+// clusterMasters maps the masters' addresses to the slots each serves, in
+// order (from CLUSTER SLOTS), and returns a node's options as a template
+// for new connections.
+func clusterMasters(ctx context.Context, cc *redis.ClusterClient) (map[string][]int, *redis.Options, error) {
 	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	//lint:ignore SA1019 CLUSTER SLOTS also works on Redis 6, which has CLIENT TRACKING but not CLUSTER SHARDS.
-	slots, err := cc.ClusterSlots(qctx).Result()
+	ranges, err := cc.ClusterSlots(qctx).Result()
 	if err != nil {
 		return nil, nil, err
 	}
-	masters := make(map[string]struct{})
-	for _, s := range slots {
-		if len(s.Nodes) > 0 {
-			masters[s.Nodes[0].Addr] = struct{}{}
+	masters := make(map[string][]int)
+	for _, r := range ranges {
+		if len(r.Nodes) == 0 {
+			continue
 		}
+		addr := r.Nodes[0].Addr
+		for slot := r.Start; slot <= r.End; slot++ {
+			masters[addr] = append(masters[addr], int(slot))
+		}
+	}
+	for _, slots := range masters {
+		slices.Sort(slots)
 	}
 	var mu sync.Mutex
 	var tmpl *redis.Options

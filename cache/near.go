@@ -14,6 +14,10 @@ import (
 // outage of the invalidation stream) makes every entry of that key a miss.
 // It shares the Store's entry and byte budgets. Safe for concurrent use.
 //
+// Only tracking coherence sees writes to such structures by other
+// processes: under CoherencePubSub, which announces cache entries only, and
+// CoherenceNone, an entry may be stale for up to its TTL.
+//
 // The Redis keys must start with the Store's prefix (StoreOptions.Prefix) so
 // that CLIENT TRACKING covers them. A reader follows the fill protocol:
 //

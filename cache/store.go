@@ -133,13 +133,26 @@ func (s *Store) Coherence() Coherence { return Coherence(s.coh.mode.Load()) }
 // Store without coherence.
 func (s *Store) WaitCoherent(ctx context.Context) error { return s.coh.waitUp(ctx) }
 
-// channel returns the pub/sub channel writes publish on, or "" when writes
-// publish nothing.
-func (s *Store) channel() string {
-	if s.Coherence() == CoherencePubSub {
-		return s.opts.Prefix + "invalidate"
+// publishing returns the command and channel with which a write to keys of
+// hash slot slot announces them: "" when writes announce nothing (any mode
+// but pub/sub); SPUBLISH on a channel of the slot for sharded pub/sub on
+// Cluster, so that the message goes where the key lives, atomically with the
+// write; PUBLISH on "<prefix>invalidate" otherwise. On a single server the
+// slot does not matter.
+func (s *Store) publishing(slot int) (cmd, channel string) {
+	switch {
+	case s.Coherence() != CoherencePubSub:
+		return "", ""
+	case s.coh.sharded.Load():
+		return "SPUBLISH", shardChannel(s.opts.Prefix, slot)
 	}
-	return ""
+	return "PUBLISH", s.opts.Prefix + "invalidate"
+}
+
+// shardChannel names the sharded pub/sub channel of a hash slot. The tag
+// comes first so that braces in the prefix cannot change the slot.
+func shardChannel(prefix string, slot int) string {
+	return "{" + keys.SlotTag(slot) + "}" + prefix + "invalidate"
 }
 
 // Close waits for background refreshes to finish and makes further calls
@@ -228,20 +241,21 @@ func (s *Store) mget(ctx context.Context, timeout time.Duration, ks []string) ([
 // each key, in turn) with setScript: one script call on a single server, one
 // per hash slot on Cluster, in one round trip per node. A key holding another
 // type fails its whole call with ErrWrongType and nothing in it is written.
-// In pub/sub coherence the script also publishes the keys.
+// In pub/sub coherence the script also publishes the keys (see publishing).
 func (s *Store) write(ctx context.Context, timeout time.Duration, ks []string, args []any) error {
-	channel := s.channel()
 	err := s.call(ctx, timeout, func(ctx context.Context) error {
 		if !s.cluster {
-			return setScript.Run(ctx, s.rdb, ks, append([]any{channel}, args...)...).Err()
+			cmd, channel := s.publishing(0)
+			return setScript.Run(ctx, s.rdb, ks, append([]any{cmd, channel}, args...)...).Err()
 		}
 		groups := keys.GroupBySlot(ks)
 		run := func(ctx context.Context, p redis.Pipeliner, eval bool) []*redis.Cmd {
 			cmds := make([]*redis.Cmd, len(groups))
 			for gi, g := range groups {
 				gk := pick(ks, g)
-				ga := make([]any, 1, 2*len(g)+1)
-				ga[0] = channel
+				cmd, channel := s.publishing(keys.Slot(gk[0]))
+				ga := make([]any, 2, 2*len(g)+2)
+				ga[0], ga[1] = cmd, channel
 				for _, i := range g {
 					ga = append(ga, args[2*i], args[2*i+1])
 				}
@@ -271,25 +285,28 @@ func (s *Store) write(ctx context.Context, timeout time.Duration, ks []string, a
 }
 
 // del deletes keys, one DEL per hash slot on Cluster, and in pub/sub
-// coherence publishes them, all in one round trip per node.
+// coherence publishes them after their DEL on the same connection (see
+// publishing), all in one round trip per node.
 func (s *Store) del(ctx context.Context, timeout time.Duration, ks []string) error {
-	channel := s.channel()
 	return s.call(ctx, timeout, func(ctx context.Context) error {
-		if !s.cluster && channel == "" {
+		if cmd, _ := s.publishing(0); !s.cluster && cmd == "" {
 			return s.rdb.Del(ctx, ks...).Err()
 		}
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			if s.cluster {
-				for _, g := range keys.GroupBySlot(ks) {
-					p.Del(ctx, pick(ks, g)...)
+			one := func(gk []string) { // keys of one slot on Cluster
+				p.Del(ctx, gk...)
+				if cmd, channel := s.publishing(keys.Slot(gk[0])); cmd != "" {
+					for _, k := range gk {
+						p.Do(ctx, cmd, channel, k)
+					}
 				}
-			} else {
-				p.Del(ctx, ks...)
 			}
-			if channel != "" {
-				for _, k := range ks {
-					p.Publish(ctx, channel, k)
-				}
+			if !s.cluster {
+				one(ks)
+				return nil
+			}
+			for _, g := range keys.GroupBySlot(ks) {
+				one(pick(ks, g))
 			}
 			return nil
 		})
@@ -297,14 +314,15 @@ func (s *Store) del(ctx context.Context, timeout time.Duration, ks []string) err
 	})
 }
 
-// publishClear tells pub/sub subscribers that namespace ns was cleared.
+// publishClear tells pub/sub subscribers that namespace ns was cleared. Every
+// subscriber hears every slot's channel, so slot 0's will do.
 func (s *Store) publishClear(ctx context.Context, timeout time.Duration, ns string) error {
-	channel := s.channel()
-	if channel == "" {
+	cmd, channel := s.publishing(0)
+	if cmd == "" {
 		return nil
 	}
 	return s.call(ctx, timeout, func(ctx context.Context) error {
-		return s.rdb.Publish(ctx, channel, clearMessage+ns).Err()
+		return s.rdb.Do(ctx, cmd, channel, clearMessage+ns).Err()
 	})
 }
 

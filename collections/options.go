@@ -30,10 +30,14 @@ type Options struct {
 	// coherent with Redis by the Store (see cache.Near): Dict.Get,
 	// DefaultDict.Get, Counter.Get and Set.Contains answer repeated reads
 	// without a round trip (other reads go to Redis), and any write to the
-	// collection's key, by any client, drops the local copies. A
-	// collection's own writes drop them in this process at once. The
-	// Store's prefix must start the collection's keys (both default to
-	// "tc:"). Default nil: every read goes to Redis.
+	// collection's key, by any client, drops the local copies when the
+	// Store runs tracking coherence (cache.CoherenceTracking, what Auto
+	// picks on Redis 6 and later). Under pub/sub or no coherence, other
+	// processes' writes to collections are not announced, and a local copy
+	// may be stale for up to LocalTTL. A collection's own writes drop the
+	// copies in this process at once. The Store's prefix must start the
+	// collection's keys (both default to "tc:"). Default nil: every read
+	// goes to Redis.
 	Local *cache.Store
 
 	// LocalTTL bounds how long a local copy lives (and the Store's

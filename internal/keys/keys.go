@@ -2,7 +2,10 @@
 // that batch operations can group keys by slot.
 package keys
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // SlotCount is the number of Redis Cluster hash slots.
 const SlotCount = 16384
@@ -35,6 +38,37 @@ func crc16(s string) uint16 {
 	}
 	return crc
 }
+
+// SlotTag returns a short hash tag of slot (0 <= slot < SlotCount): any key
+// containing "{" + SlotTag(slot) + "}" before any other '{' hashes to slot.
+// The tags are alphanumeric, at most three bytes long, and the same in every
+// process.
+func SlotTag(slot int) string { return slotTags()[slot] }
+
+// slotTags finds, for every slot, the first alphanumeric string (shortest
+// first) that hashes to it.
+var slotTags = sync.OnceValue(func() *[SlotCount]string {
+	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	var tags [SlotCount]string
+	left := SlotCount
+	var try func(prefix []byte, n int)
+	try = func(prefix []byte, n int) {
+		if n == 0 {
+			if s := crc16(string(prefix)) % SlotCount; tags[s] == "" {
+				tags[s] = string(prefix)
+				left--
+			}
+			return
+		}
+		for i := 0; i < len(alphabet) && left > 0; i++ {
+			try(append(prefix, alphabet[i]), n-1)
+		}
+	}
+	for n := 1; left > 0; n++ {
+		try(make([]byte, 0, n), n)
+	}
+	return &tags
+})
 
 // GroupBySlot returns the indexes of keys grouped by hash slot, in the order
 // each slot is first seen; the indexes within a group keep their order.

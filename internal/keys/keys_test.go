@@ -30,6 +30,25 @@ func TestSlotMatchesRedis(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, int(want), Slot(k), "key %q", k)
 	}
+	for slot := 0; slot < SlotCount; slot += 97 {
+		got, err := c.ClusterKeySlot(ctx, "{"+SlotTag(slot)+"}tc:invalidate").Result()
+		require.NoError(t, err)
+		require.Equal(t, slot, int(got), "tag %q", SlotTag(slot))
+	}
+}
+
+func TestSlotTag(t *testing.T) {
+	seen := map[string]bool{}
+	for slot := range SlotCount {
+		tag := SlotTag(slot)
+		require.NotEmpty(t, tag)
+		require.LessOrEqual(t, len(tag), 3)
+		require.NotContains(t, tag, "{")
+		require.NotContains(t, tag, "}")
+		require.False(t, seen[tag], "tag %q used twice", tag)
+		seen[tag] = true
+		require.Equal(t, slot, Slot("{"+tag+"}p{x}:invalidate"))
+	}
 }
 
 func TestGroupBySlot(t *testing.T) {
