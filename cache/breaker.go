@@ -48,42 +48,57 @@ type breaker struct {
 
 	failures atomic.Int32 // consecutive failures
 
-	mu       sync.Mutex // guards state changes and openedAt
+	mu       sync.Mutex // guards state changes, openedAt and probing
 	openedAt time.Time
+	probing  bool // half-open and the probe is out
 }
 
 func newBreaker(threshold int, coolDown time.Duration, log *slog.Logger) *breaker {
 	return &breaker{threshold: threshold, coolDown: coolDown, log: log}
 }
 
-// allow reports whether a call may use Redis now. When it returns true
-// the caller must report the outcome with done.
-func (b *breaker) allow() bool {
+// allow reports whether a call may use Redis now, and whether the call is
+// the half-open breaker's probe. When ok, the caller must report the
+// outcome with done.
+func (b *breaker) allow() (ok, probe bool) {
 	if BreakerState(b.state.Load()) == BreakerClosed {
-		return true
+		return true, false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch BreakerState(b.state.Load()) {
 	case BreakerClosed:
-		return true
+		return true, false
 	case BreakerOpen:
 		if time.Since(b.openedAt) < b.coolDown {
-			return false
+			return false, false
 		}
 		b.setState(BreakerHalfOpen, nil)
-		return true
-	default: // half-open: one probe at a time
-		return false
 	}
+	if b.probing { // half-open: one probe at a time
+		return false, false
+	}
+	b.probing = true
+	return true, true
 }
 
 // done records the outcome of a call that allow let through. Only failures
 // of Redis itself count (see isFailure); a miss or a server error reply is
-// a success for the breaker.
-func (b *breaker) done(ctx context.Context, err error) {
-	failed := isFailure(ctx, err)
-	if !failed {
+// a success for the breaker. A call that fails once its caller's context
+// has ended proves nothing either way: a probe that ends so lets the next
+// call probe.
+func (b *breaker) done(ctx context.Context, err error, probe bool) {
+	if probe {
+		defer func() {
+			b.mu.Lock()
+			b.probing = false
+			b.mu.Unlock()
+		}()
+	}
+	if err != nil && callerGaveUp(ctx) {
+		return // inconclusive
+	}
+	if !isFailure(ctx, err) {
 		if b.failures.Load() != 0 {
 			b.failures.Store(0)
 		}
@@ -107,6 +122,17 @@ func (b *breaker) done(ctx context.Context, err error) {
 			b.setState(BreakerOpen, err)
 		}
 	}
+}
+
+// callerGaveUp reports whether ctx has ended or reached its deadline. The
+// deadline counts on its own: with ContextTimeoutEnabled, go-redis turns it
+// into the connection's, whose timeout may fire before ctx's own timer.
+func callerGaveUp(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // setState changes the state and logs the change; b.mu is held.

@@ -143,3 +143,39 @@ func TestBlackholedRedis(t *testing.T) {
 		t.Fatal("calls hung on a blackholed Redis")
 	}
 }
+
+// TestBreakerProbeCancelled: a half-open breaker's probe that its caller
+// cancels proves nothing, so the breaker neither closes nor reopens, and
+// the next call probes; only an answer from Redis closes it.
+func TestBreakerProbeCancelled(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	proxy := faultproxy.Start(t, srv.Addr)
+	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr, MaxRetries: -1, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = rdb.Close() })
+	s := newStore(t, rdb, StoreOptions{BreakerFailures: 2, BreakerCoolDown: 10 * time.Millisecond})
+	c := newCache(t, s, Options[string]{Timeout: 100 * time.Millisecond})
+	proxy.Blackhole()
+	for s.Breaker() != BreakerOpen {
+		_, err := c.Get(ctx, "cold") // each times out after Options.Timeout
+		require.ErrorIs(t, err, ErrUnavailable)
+	}
+	cancelledGet := func() {
+		t.Helper()
+		cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond) // ends before Options.Timeout
+		defer cancel()
+		_, err := c.Get(cctx, "cold")
+		require.Error(t, err)
+		require.NotEqual(t, BreakerClosed, s.Breaker(), "a cancelled probe closed the breaker")
+	}
+	// Once the cool-down has passed, a call probes; its caller gives up first.
+	eventually(t, func() bool { cancelledGet(); return s.Breaker() == BreakerHalfOpen }, "no probe after the cool-down")
+	for range 3 {
+		cancelledGet() // each is a probe again, not refused as a second one
+		require.Equal(t, BreakerHalfOpen, s.Breaker())
+	}
+
+	proxy.Heal()
+	eventually(t, func() bool { _, err := c.Get(ctx, "cold"); return errors.Is(err, ErrNotFound) }, "Redis is not used again")
+	require.Equal(t, BreakerClosed, s.Breaker())
+}

@@ -181,13 +181,14 @@ func (s *Store) call(ctx context.Context, timeout time.Duration, fn func(ctx con
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !s.brk.allow() {
+	ok, probe := s.brk.allow()
+	if !ok {
 		return fmt.Errorf("%w: circuit breaker open", ErrUnavailable)
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	err := fn(cctx)
 	cancel()
-	s.brk.done(ctx, err)
+	s.brk.done(ctx, err, probe)
 	if isFailure(ctx, err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
