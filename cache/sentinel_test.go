@@ -2,6 +2,8 @@ package cache
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,4 +31,73 @@ func TestCoherenceSentinel(t *testing.T) {
 	foreign := master.Client(t) // straight to the master, not through the sentinel
 	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "v2"), time.Hour).Err())
 	eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "v2" }, "the foreign write was not seen")
+}
+
+// TestCoherenceSentinelFailover: when the sentinel promotes a replica, the
+// Store's invalidation connection follows the new master. From the loss of
+// the old one until it is subscribed on the new one, the Store is not
+// coherent and its local tier holds nothing; coherent again, it sees a
+// foreign write made on the new master, its local tier is used again, and
+// the new master's invalidations arrive.
+func TestCoherenceSentinelFailover(t *testing.T) {
+	ctx := context.Background()
+	master := redistest.Start(t)
+	replica := redistest.StartReplica(t, master)
+	sentinel := redistest.StartSentinel(t, master, replica)
+	rdb := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentinel.MasterName, SentinelAddrs: []string{sentinel.Addr}})
+	t.Cleanup(func() { _ = rdb.Close() })
+	s := coherentStore(t, rdb, CoherenceAuto)
+	require.Equal(t, CoherenceTracking, s.Coherence())
+	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	require.NoError(t, c.Set(ctx, "k", "v1"))
+	eventually(t, func() bool { v, err := c.Get(ctx, "k"); return err == nil && v == "v1" && local(c, "k") }, "never cached")
+	before := c.Stats()
+	require.True(t, before.Coherent)
+
+	master.Kill()
+	// The invalidation connection's socket closes with the process; the
+	// sentinel cannot promote the replica before a second of silence, so
+	// the Store stays down at least that long.
+	eventually(t, func() bool {
+		st := c.Stats()
+		return !st.Coherent && st.Resyncs > before.Resyncs && !local(c, "k")
+	}, "the Store never noticed the loss of its master, or kept its local copy")
+
+	sentinel.WaitMaster(t, replica)
+	foreign := replica.Client(t) // straight to the new master, not through the sentinel
+	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "v2"), time.Hour).Err())
+
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second) // a hang guard
+	defer cancel()
+	require.NoError(t, s.WaitCoherent(wctx), "the invalidation connection never subscribed on the new master")
+	after := c.Stats()
+	require.True(t, after.Coherent)
+	require.Greater(t, after.Resyncs, before.Resyncs, "the loss flushed the local tier")
+
+	// No Get ran since the loss: the first answer comes from the new master.
+	v, err := c.Get(ctx, "k")
+	require.NoError(t, err)
+	require.Equal(t, "v2", v)
+	require.Greater(t, c.Stats().RemoteHits, after.RemoteHits, "the first answer came from Redis")
+
+	// From then on every answer is the new value, and the local tier
+	// serves it again (the foreign write's invalidation may yet drop a
+	// first copy).
+	hits := c.Stats().LocalHits
+	var wrong atomic.Pointer[string] // the first wrong answer
+	eventually(t, func() bool {
+		if v, err := c.Get(ctx, "k"); err != nil || v != "v2" {
+			msg := fmt.Sprintf("got %q, %v, want \"v2\"", v, err)
+			wrong.CompareAndSwap(nil, &msg)
+		}
+		return local(c, "k") && c.Stats().LocalHits > hits
+	}, "the local tier is not used again")
+	if w := wrong.Load(); w != nil {
+		t.Fatal(*w)
+	}
+
+	// CLIENT TRACKING is on for the new master: a second foreign write
+	// drops the local copy.
+	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "v3"), time.Hour).Err())
+	eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "v3" }, "a foreign write on the new master was not seen")
 }

@@ -1,5 +1,6 @@
 // Package redistest starts real redis-server processes for tests: one server,
-// several independent masters, or a 3-master Redis Cluster. Every server runs
+// several independent masters, a 3-master Redis Cluster, or a master with
+// replicas watched by a Sentinel (sentinel.go). Every server runs
 // on a free loopback port in its own temporary directory, without
 // persistence, and is stopped in t.Cleanup. Servers can be killed and
 // restarted on the same port to test failures.
@@ -359,52 +360,6 @@ func waitClusterOK(ctx context.Context, cl *redis.Client, masters int) error {
 		case <-ctx.Done():
 			return fmt.Errorf("%s: last CLUSTER INFO error %v, info %q: %w", cl.Options().Addr, err, info, ctx.Err())
 		case <-time.After(20 * time.Millisecond): // gossip has no completion signal
-		}
-	}
-}
-
-// Sentinel is a redis-server running in sentinel mode that monitors one
-// master under the name MasterName.
-type Sentinel struct {
-	*Server
-	// MasterName is the name the sentinel knows the master by.
-	MasterName string
-}
-
-// StartSentinel starts a sentinel monitoring master (quorum 1) and returns
-// once it reports the master's address.
-func StartSentinel(t testing.TB, master *Server) *Sentinel {
-	t.Helper()
-	dir := t.TempDir()
-	s, err := newServer(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.t = t
-	const name = "tiercache"
-	conf := fmt.Sprintf("port %d\nbind 127.0.0.1\nprotected-mode no\ndir %s\nsentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 1000\n",
-		s.Port, dir, name, master.Port, name)
-	if err := os.WriteFile(dir+"/sentinel.conf", []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s.args = []string{s.args[0], dir + "/sentinel.conf", "--sentinel"}
-	t.Cleanup(s.Kill)
-	if err := s.launch(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
-	defer sc.Close()
-	for {
-		addr, err := sc.GetMasterAddrByName(ctx, name).Result()
-		if err == nil && len(addr) == 2 && addr[1] == strconv.Itoa(master.Port) {
-			return &Sentinel{Server: s, MasterName: name}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("redistest: sentinel never reported its master: %v", err)
-		case <-time.After(20 * time.Millisecond): // the sentinel offers no readiness signal
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 )
 
@@ -68,4 +69,30 @@ func TestLaunch(t *testing.T) {
 	s.Close()
 	require.False(t, s.Running())
 	require.Error(t, c.Ping(context.Background()).Err())
+}
+
+func TestSentinelFailover(t *testing.T) {
+	ctx := context.Background()
+	master := Start(t)
+	replica := StartReplica(t, master)
+	// One connection: WAIT waits for the writes of its own connection.
+	var acked *redis.Cmd
+	_, err := master.Client(t).Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "k", "v1", 0)
+		acked = p.Do(ctx, "WAIT", 1, startTimeout.Milliseconds())
+		return nil
+	})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, acked.Val(), "replicas that acknowledged the write")
+	rc := replica.Client(t)
+	require.Equal(t, "v1", rc.Get(ctx, "k").Val())
+	require.Error(t, rc.Set(ctx, "k", "v2", 0).Err(), "a replica is read-only")
+
+	sentinel := StartSentinel(t, master, replica)
+	master.Kill()
+	sentinel.WaitMaster(t, replica)
+	role, err := rc.Do(ctx, "ROLE").Slice()
+	require.NoError(t, err)
+	require.Equal(t, "master", role[0])
+	require.NoError(t, rc.Set(ctx, "k", "v2", 0).Err(), "the promoted replica takes writes")
 }
