@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -47,12 +48,16 @@ func (c *coherence) supervise(ctx context.Context) {
 	case mode == CoherencePubSub && c.sharded.Load():
 		c.followCluster(ctx, cc, true, c.runSharded)
 	case mode == CoherencePubSub:
+		if cl, ok := c.s.rdb.(*redis.Client); ok {
+			c.runServer(ctx, cl.Options(), failoverOf(cl), nil, c.prefix+"invalidate", c.onPubSubMessage, func() { c.down.Add(-1) })
+			return
+		}
 		c.runConn(ctx, func(ctx context.Context) *redis.PubSub {
 			return c.s.rdb.Subscribe(ctx, c.prefix+"invalidate")
 		}, 1, c.onPubSubMessage, func() { c.down.Add(-1) })
 	case isCluster:
 		c.followCluster(ctx, cc, false, func(ctx context.Context, opt *redis.Options, _ []int, ready func()) {
-			c.runTracking(ctx, opt, ready)
+			c.runTracking(ctx, opt, nil, ready)
 		})
 	default:
 		cl, ok := c.s.rdb.(*redis.Client)
@@ -61,8 +66,18 @@ func (c *coherence) supervise(ctx context.Context) {
 				"client", typeName(c.s.rdb))
 			return
 		}
-		c.runTracking(ctx, cl.Options(), func() { c.down.Add(-1) })
+		c.runTracking(ctx, cl.Options(), failoverOf(cl), func() { c.down.Add(-1) })
 	}
+}
+
+// failoverOf returns cl if it is a Sentinel failover client (whose dialer
+// asks the sentinels for the master; go-redis names its address
+// "FailoverClient"), else nil.
+func failoverOf(cl *redis.Client) *redis.Client {
+	if cl.Options().Addr == "FailoverClient" {
+		return cl
+	}
+	return nil
 }
 
 // probe tells whether the server accepts CLIENT TRACKING. A reply error
@@ -150,20 +165,80 @@ func (c *coherence) connOptions(opt *redis.Options, onConnect func(context.Conte
 
 // runTracking runs the invalidation connection of one master: every new
 // connection turns on broadcast tracking redirected to itself, then
-// subscribes to the invalidation channel. ready is called once, after the
-// connection has counted itself down for the first time.
-func (c *coherence) runTracking(ctx context.Context, opt *redis.Options, ready func()) {
-	client := redis.NewClient(c.connOptions(opt, func(ctx context.Context, cn *redis.Conn) error {
+// subscribes to the invalidation channel (see runServer).
+func (c *coherence) runTracking(ctx context.Context, opt *redis.Options, follow *redis.Client, ready func()) {
+	c.runServer(ctx, opt, follow, func(ctx context.Context, cn *redis.Conn) error {
 		id, err := cn.ClientID(ctx).Result()
 		if err != nil {
 			return err
 		}
 		return cn.Do(ctx, "CLIENT", "TRACKING", "ON", "REDIRECT", id, "BCAST", "PREFIX", c.prefix).Err()
+	}, invalidateChannel, c.onTrackingMessage, ready)
+}
+
+// runServer runs the invalidation connection of one server: a client of
+// its own whose every new connection runs setup (when not nil), then
+// subscribes to channel. ready is called once, after the connection has
+// counted itself down for the first time.
+//
+// follow, when not nil, is a Sentinel failover client. Its dialer finds
+// the master anew on every reconnect, but a master that is replaced while
+// it still answers (a manual failover; a master cut off from the
+// sentinels) keeps the connection, and it would hear nothing of the writes
+// on the new master. So every topologyEvery the connection compares the
+// run_id of its server with that of follow's, and reconnects (a loss: the
+// local tier is flushed) when they differ.
+func (c *coherence) runServer(ctx context.Context, opt *redis.Options, follow *redis.Client,
+	setup func(context.Context, *redis.Conn) error, channel string, onMsg func(*redis.Message), ready func()) {
+	var on atomic.Pointer[string] // run_id of the connection's server
+	client := redis.NewClient(c.connOptions(opt, func(ctx context.Context, cn *redis.Conn) error {
+		if setup != nil {
+			if err := setup(ctx, cn); err != nil {
+				return err
+			}
+		}
+		if follow == nil {
+			return nil
+		}
+		info, err := cn.Info(ctx, "server").Result()
+		if err != nil {
+			return err
+		}
+		id := runID(info)
+		on.Store(&id)
+		return nil
 	}))
 	defer client.Close()
+	var cur atomic.Pointer[redis.PubSub]
+	if follow != nil {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() {
+			defer close(done)
+			for sleepCtx(ctx, topologyEvery) {
+				qctx, cancel := context.WithTimeout(ctx, time.Second)
+				info, err := follow.Info(qctx, "server").Result()
+				cancel()
+				if id := on.Load(); err == nil && id != nil && runID(info) != *id {
+					if ps := cur.Load(); ps != nil {
+						_ = ps.Close() // runConn counts the loss and redials through the sentinels
+					}
+				}
+			}
+		}()
+	}
 	c.runConn(ctx, func(ctx context.Context) *redis.PubSub {
-		return client.Subscribe(ctx, invalidateChannel)
-	}, 1, c.onTrackingMessage, ready)
+		ps := client.Subscribe(ctx, channel)
+		cur.Store(ps)
+		return ps
+	}, 1, onMsg, ready)
+}
+
+// runID returns the run_id field of an INFO server reply.
+func runID(info string) string {
+	_, rest, _ := strings.Cut(info, "run_id:")
+	id, _, _ := strings.Cut(rest, "\r\n")
+	return id
 }
 
 // runSharded runs the sharded pub/sub connection of one Cluster master,

@@ -101,3 +101,41 @@ func TestCoherenceSentinelFailover(t *testing.T) {
 	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "v3"), time.Hour).Err())
 	eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "v3" }, "a foreign write on the new master was not seen")
 }
+
+// TestCoherenceSentinelManualFailover: when the sentinel promotes the
+// replica while the old master still answers (SENTINEL FAILOVER; Redis
+// demotes the old master only seconds later), the Store's invalidation
+// connection, still subscribed on the old master, moves to the new one
+// and the Store sees writes made there.
+func TestCoherenceSentinelManualFailover(t *testing.T) {
+	ctx := context.Background()
+	master := redistest.Start(t)
+	replica := redistest.StartReplica(t, master)
+	sentinel := redistest.StartSentinel(t, master, replica)
+	rdb := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentinel.MasterName, SentinelAddrs: []string{sentinel.Addr}})
+	t.Cleanup(func() { _ = rdb.Close() })
+	s := coherentStore(t, rdb, CoherenceAuto)
+	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	require.NoError(t, c.Set(ctx, "k", "v1"))
+	// The Set's own invalidation drops the Store's copy: wait for it, so
+	// that the copy cached next stays until the failover.
+	eventually(t, func() bool { return c.Stats().Invalidations >= 1 }, "the Set's invalidation never arrived")
+	eventually(t, func() bool { v, err := c.Get(ctx, "k"); return err == nil && v == "v1" && local(c, "k") }, "never cached")
+	before := c.Stats()
+
+	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel.Addr})
+	t.Cleanup(func() { _ = sc.Close() })
+	require.NoError(t, sc.Failover(ctx, sentinel.MasterName).Err())
+	sentinel.WaitMaster(t, replica)
+	foreign := replica.Client(t) // straight to the new master
+	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "v2"), time.Hour).Err())
+	eventually(t, func() bool { v, err := c.Get(ctx, "k"); return err == nil && v == "v2" }, "a write on the new master was not seen")
+	role, err := master.Client(t).Do(ctx, "ROLE").Slice()
+	require.NoError(t, err)
+	require.Equal(t, "master", role[0], "the old master was demoted first: the test did not exercise the switch it is about")
+	require.Greater(t, c.Stats().Resyncs, before.Resyncs, "moving flushes the local tier")
+
+	eventually(t, func() bool { v, err := c.Get(ctx, "k"); return err == nil && v == "v2" && local(c, "k") }, "the local tier is not used again")
+	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "v3"), time.Hour).Err())
+	eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "v3" }, "tracking is not on at the new master")
+}
