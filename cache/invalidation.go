@@ -362,9 +362,9 @@ func (c *coherence) clearNamespace(ns string) {
 }
 
 // followCluster runs one invalidation connection per master with run, and
-// follows the masters as the topology changes; every change flushes. With
-// bySlots, a master whose slots change gets a new connection too (run is
-// given the slots the master serves).
+// follows the masters as the topology changes; every change flushes (see
+// setDown). With bySlots, a master whose slots change gets a new
+// connection too (run is given the slots the master serves).
 func (c *coherence) followCluster(ctx context.Context, cc *redis.ClusterClient, bySlots bool,
 	run func(ctx context.Context, opt *redis.Options, slots []int, ready func())) {
 	type conn struct {
@@ -383,21 +383,31 @@ func (c *coherence) followCluster(ctx context.Context, cc *redis.ClusterClient, 
 			stop(addr)
 		}
 	}()
-	undecided := true
+	// The Store counts as down while the connections change (as it does
+	// while undecided, from newCoherence): between stopping a connection
+	// and subscribing its successor, some slots may have no subscriber.
+	down := true
+	goDown := func() {
+		if !down {
+			down = true
+			c.resyncs.Add(1)
+			c.setDown(1)
+		}
+	}
 	for {
 		masters, tmpl, err := clusterMasters(ctx, cc)
 		if err == nil {
-			changed := false
 			for addr, cn := range conns {
 				if slots, ok := masters[addr]; !ok || bySlots && !slices.Equal(slots, cn.slots) {
+					goDown()
 					stop(addr)
-					changed = true
 				}
 			}
 			for addr, slots := range masters {
 				if _, ok := conns[addr]; ok {
 					continue
 				}
+				goDown()
 				o := *tmpl
 				o.Addr = addr
 				cctx, cancel := context.WithCancel(ctx)
@@ -408,15 +418,11 @@ func (c *coherence) followCluster(ctx context.Context, cc *redis.ClusterClient, 
 					defer close(cn.done)
 					run(cctx, &o, slots, func() { close(started) })
 				}()
-				<-started
-				changed = true
+				<-started // it counts itself down until subscribed
 			}
-			if undecided {
-				undecided = false
+			if down {
+				down = false
 				c.setDown(-1)
-			} else if changed {
-				c.resyncs.Add(1)
-				c.flush()
 			}
 		}
 		if !sleepCtx(ctx, topologyEvery) {
