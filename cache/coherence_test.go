@@ -236,16 +236,8 @@ func testConnectionHeldDown(t *testing.T, d deployment) {
 // another Store's local copies.
 func testPubSub(t *testing.T, d deployment) {
 	ctx := context.Background()
-	s1 := coherentStore(t, d.client(t), CoherencePubSub)
-	s2 := coherentStore(t, d.client(t), CoherencePubSub)
+	s1, c1, _, c2 := pubSubPair(t, d)
 	require.Equal(t, CoherencePubSub, s1.Coherence())
-	ns := uniqueNS(t)
-	c1, err := New(s1, ns, Options[string]{LocalTTL: time.Hour})
-	require.NoError(t, err)
-	c2, err := New(s2, ns, Options[string]{LocalTTL: time.Hour})
-	require.NoError(t, err)
-	require.NoError(t, c1.Set(ctx, "k", "v1"))
-	eventually(t, func() bool { v, _ := c2.Get(ctx, "k"); return v == "v1" && local(c2, "k") }, "never cached")
 	require.NoError(t, c1.Set(ctx, "k", "v2"))
 	eventually(t, func() bool { v, _ := c2.Get(ctx, "k"); return v == "v2" }, "Set not seen")
 	eventually(t, func() bool { v, _ := c2.Get(ctx, "k"); return v == "v2" && local(c2, "k") }, "never cached")
@@ -259,6 +251,23 @@ func testPubSub(t *testing.T, d deployment) {
 	if d.cluster {
 		requireSharded(t, d, s1)
 	}
+}
+
+// pubSubPair returns two Stores in pub/sub mode with a Cache each on one
+// namespace, the second holding "k" = "v1", written by the first, locally.
+func pubSubPair(t *testing.T, d deployment) (*Store, *Cache[string], *Store, *Cache[string]) {
+	t.Helper()
+	ctx := context.Background()
+	s1 := coherentStore(t, d.client(t), CoherencePubSub)
+	s2 := coherentStore(t, d.client(t), CoherencePubSub)
+	ns := uniqueNS(t)
+	c1, err := New(s1, ns, Options[string]{LocalTTL: time.Hour})
+	require.NoError(t, err)
+	c2, err := New(s2, ns, Options[string]{LocalTTL: time.Hour})
+	require.NoError(t, err)
+	require.NoError(t, c1.Set(ctx, "k", "v1"))
+	eventually(t, func() bool { v, _ := c2.Get(ctx, "k"); return v == "v1" && local(c2, "k") }, "never cached")
+	return s1, c1, s2, c2
 }
 
 // requireSharded checks that pub/sub coherence on a Cluster runs on sharded
@@ -304,15 +313,7 @@ func TestCoherenceSlotMoved(t *testing.T) {
 		eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "v2" }, "a write on the new master was not seen")
 	})
 	t.Run("PubSub", func(t *testing.T) {
-		s1 := coherentStore(t, d.client(t), CoherencePubSub)
-		s2 := coherentStore(t, d.client(t), CoherencePubSub)
-		ns := uniqueNS(t)
-		c1, err := New(s1, ns, Options[string]{LocalTTL: time.Hour})
-		require.NoError(t, err)
-		c2, err := New(s2, ns, Options[string]{LocalTTL: time.Hour})
-		require.NoError(t, err)
-		require.NoError(t, c1.Set(ctx, "k", "v1"))
-		eventually(t, func() bool { v, _ := c2.Get(ctx, "k"); return v == "v1" && local(c2, "k") }, "never cached")
+		_, c1, s2, c2 := pubSubPair(t, *d)
 		resyncs := c2.Stats().Resyncs
 		d.moveSlot(t, keys.Slot(c1.RedisKey("k")))
 		eventually(t, func() bool { return c2.Stats().Resyncs > resyncs }, "the move was not noticed")

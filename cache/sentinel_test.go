@@ -14,19 +14,30 @@ import (
 	"github.com/tiercache/tiercache/internal/redistest"
 )
 
-// TestCoherenceSentinel: a Store on a Sentinel failover client tracks the
-// master the sentinel names, and sees a foreign write without a TTL.
-func TestCoherenceSentinel(t *testing.T) {
+// failoverStore returns a Store in Auto mode on a Sentinel failover client
+// of sentinel, and a Cache on it holding "k" = "v1" locally. The Set's own
+// invalidation has arrived: the copy stays until something else drops it.
+func failoverStore(t *testing.T, sentinel *redistest.Sentinel) (*Store, *Cache[string]) {
+	t.Helper()
 	ctx := context.Background()
-	master := redistest.Start(t)
-	sentinel := redistest.StartSentinel(t, master)
 	rdb := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentinel.MasterName, SentinelAddrs: []string{sentinel.Addr}})
 	t.Cleanup(func() { _ = rdb.Close() })
 	s := coherentStore(t, rdb, CoherenceAuto)
 	require.Equal(t, CoherenceTracking, s.Coherence())
 	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
 	require.NoError(t, c.Set(ctx, "k", "v1"))
+	eventually(t, func() bool { return c.Stats().Invalidations >= 1 }, "the Set's invalidation never arrived")
 	eventually(t, func() bool { v, err := c.Get(ctx, "k"); return err == nil && v == "v1" && local(c, "k") }, "never cached")
+	return s, c
+}
+
+// TestCoherenceSentinel: a Store on a Sentinel failover client tracks the
+// master the sentinel names, and sees a foreign write without a TTL.
+func TestCoherenceSentinel(t *testing.T) {
+	ctx := context.Background()
+	master := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, master)
+	_, c := failoverStore(t, sentinel)
 
 	foreign := master.Client(t) // straight to the master, not through the sentinel
 	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "v2"), time.Hour).Err())
@@ -44,13 +55,7 @@ func TestCoherenceSentinelFailover(t *testing.T) {
 	master := redistest.Start(t)
 	replica := redistest.StartReplica(t, master)
 	sentinel := redistest.StartSentinel(t, master, replica)
-	rdb := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentinel.MasterName, SentinelAddrs: []string{sentinel.Addr}})
-	t.Cleanup(func() { _ = rdb.Close() })
-	s := coherentStore(t, rdb, CoherenceAuto)
-	require.Equal(t, CoherenceTracking, s.Coherence())
-	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
-	require.NoError(t, c.Set(ctx, "k", "v1"))
-	eventually(t, func() bool { v, err := c.Get(ctx, "k"); return err == nil && v == "v1" && local(c, "k") }, "never cached")
+	s, c := failoverStore(t, sentinel)
 	before := c.Stats()
 	require.True(t, before.Coherent)
 
@@ -112,15 +117,7 @@ func TestCoherenceSentinelManualFailover(t *testing.T) {
 	master := redistest.Start(t)
 	replica := redistest.StartReplica(t, master)
 	sentinel := redistest.StartSentinel(t, master, replica)
-	rdb := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentinel.MasterName, SentinelAddrs: []string{sentinel.Addr}})
-	t.Cleanup(func() { _ = rdb.Close() })
-	s := coherentStore(t, rdb, CoherenceAuto)
-	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
-	require.NoError(t, c.Set(ctx, "k", "v1"))
-	// The Set's own invalidation drops the Store's copy: wait for it, so
-	// that the copy cached next stays until the failover.
-	eventually(t, func() bool { return c.Stats().Invalidations >= 1 }, "the Set's invalidation never arrived")
-	eventually(t, func() bool { v, err := c.Get(ctx, "k"); return err == nil && v == "v1" && local(c, "k") }, "never cached")
+	_, c := failoverStore(t, sentinel)
 	before := c.Stats()
 
 	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel.Addr})
