@@ -114,10 +114,10 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	if e, ok := c.localEntry(key); ok {
 		switch {
 		case c.fresh(e):
-			c.stats.localHits.Add(1)
+			c.stats.localHits.addFor(e)
 			return c.out(e.value.(V)), nil
 		case e.negative:
-			c.stats.negativeHits.Add(1)
+			c.stats.negativeHits.addFor(e)
 			return zero, ErrNotFound
 		}
 	}
@@ -138,7 +138,7 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 // wrapper answer local hits without building a loader.
 func (c *Cache[V]) GetLocal(key string) (V, bool) {
 	if e, ok := c.localEntry(key); ok && c.fresh(e) {
-		c.stats.localHits.Add(1)
+		c.stats.localHits.addFor(e)
 		return c.out(e.value.(V)), true
 	}
 	var zero V

@@ -43,12 +43,12 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 	}
 	if e, ok := c.localEntry(key); ok {
 		if c.fresh(e) {
-			c.stats.localHits.Add(1)
+			c.stats.localHits.addFor(e)
 			return c.out(e.value.(V)), nil
 		}
 		switch f := c.foundOf(e); {
 		case f.state == negative:
-			c.stats.negativeHits.Add(1)
+			c.stats.negativeHits.addFor(e)
 			return zero, ErrNotFound
 		case f.staleWithin(c.opts.StaleWhileRevalidate, c.s.clock.millis()):
 			c.stats.staleServed.Add(1)

@@ -45,16 +45,12 @@ func invariantErrors[K comparable, V any](tr *Tier[K, V]) map[int]error {
 	for i := range tr.shards {
 		s := &tr.shards[i]
 		s.mu.Lock()
-		var sum int64
-		for _, k := range s.lru.Keys() {
-			e, _ := s.lru.Peek(k)
-			sum += e.size
-		}
-		n, b := s.lru.Len(), s.bytes
+		err := listError(s)
+		n, b := s.len(), s.bytes
 		s.mu.Unlock()
 		switch {
-		case sum != b:
-			errs[i] = fmt.Errorf("bytes = %d, want sum of sizes %d", b, sum)
+		case err != nil:
+			errs[i] = err
 		case n > tr.maxEntries:
 			errs[i] = fmt.Errorf("entries = %d, want <= %d", n, tr.maxEntries)
 		case b > tr.maxBytes:
@@ -64,10 +60,48 @@ func invariantErrors[K comparable, V any](tr *Tier[K, V]) map[int]error {
 	return errs
 }
 
+// listError checks that s's recency list and table hold the same nodes, each
+// under its own hash, and that the count and the byte count match them. The
+// caller holds s.mu.
+func listError[K comparable, V any](s *shard[K, V]) error {
+	var n, inMap int
+	var sum int64
+	var newer *node[K, V]
+	for nd := s.newest; nd != nil; nd = nd.older {
+		if nd.newer != newer {
+			return fmt.Errorf("node %v: broken newer link", nd.key)
+		}
+		if s.find(nd.hash, nd.key) != nd {
+			return fmt.Errorf("node %v: not in the table under its hash", nd.key)
+		}
+		newer = nd
+		n++
+		sum += nd.size
+	}
+	for _, sl := range s.items.slots {
+		if sl.n != nil {
+			inMap++
+		}
+	}
+	switch {
+	case newer != s.oldest:
+		return fmt.Errorf("oldest is %v, want the list's last node", s.oldest)
+	case n != s.len() || inMap != s.len():
+		return fmt.Errorf("len = %d, want %d in the list and %d in the table", s.len(), n, inMap)
+	case sum != s.bytes:
+		return fmt.Errorf("bytes = %d, want sum of sizes %d", s.bytes, sum)
+	}
+	return nil
+}
+
 // keysOf returns the keys of a one-shard tier, least recently used first.
 func keysOf[V any](tr *Tier[string, V]) []string {
 	s := &tr.shards[0]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lru.Keys()
+	var keys []string
+	for nd := s.oldest; nd != nil; nd = nd.newer {
+		keys = append(keys, nd.key)
+	}
+	return keys
 }

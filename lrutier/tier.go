@@ -2,12 +2,9 @@ package lrutier
 
 import (
 	"hash/maphash"
-	"math"
 	"math/bits"
 	"runtime"
 	"time"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // Default budgets used when the corresponding [Options] field is zero or
@@ -28,8 +25,8 @@ type Reason uint8
 const (
 	// Evicted means the entry was pushed out by the entry or byte budget.
 	Evicted Reason = iota + 1
-	// Expired means the entry was found past its expiry on access, at the
-	// tail of its shard while making room, or by [Tier.Sweep].
+	// Expired means the entry was found past its expiry on access, as the
+	// oldest entry of its shard while making room, or by [Tier.Sweep].
 	Expired
 	// Removed means the entry was removed by [Tier.Delete],
 	// [Tier.DeleteFunc] or [Tier.Purge]. OnEvict is not called for it.
@@ -66,10 +63,13 @@ type Options[K comparable, V any] struct {
 	// 65536). Default (<= 0): the smallest power of two >= 4*GOMAXPROCS.
 	Shards int
 
-	// Hash selects the shard of a key. It must be deterministic and quick,
-	// and it is called on every operation. Default (nil): hash/maphash with
-	// a seed chosen by New (maphash.String for string keys,
-	// maphash.Comparable otherwise).
+	// Hash selects the shard of a key (by its low bits) and the key's place
+	// in the shard's hash table, so it is the only hashing an operation
+	// does. It must be deterministic and quick, and it is called on every
+	// operation. Different keys should rarely get the same value: the
+	// table tells them apart with ==, but each lookup of one steps over the
+	// others. Default (nil): hash/maphash with a seed chosen by New
+	// (maphash.String for string keys, maphash.Comparable otherwise).
 	Hash func(K) uint64
 
 	// OnEvict, if not nil, is called with each entry that leaves the tier
@@ -97,9 +97,10 @@ type Stats struct {
 	Bytes       int64  // sum of the sizes of the entries stored now
 }
 
-// Tier is a sharded LRU with per-entry expiry and budgets in entries and
-// bytes. It is safe for concurrent use by multiple goroutines. Create it with
-// [New]; the zero value is not usable.
+// Tier is a sharded LRU (approximate; the package documentation gives the
+// exact order) with per-entry expiry and budgets in entries and bytes. It is
+// safe for concurrent use by multiple goroutines. Create it with [New]; the
+// zero value is not usable.
 type Tier[K comparable, V any] struct {
 	shards     []shard[K, V]
 	mask       uint64
@@ -142,7 +143,7 @@ func New[K comparable, V any](opts Options[K, V]) *Tier[K, V] {
 		t.hash = defaultHash[K](maphash.MakeSeed())
 	}
 	for i := range t.shards {
-		t.shards[i].lru = newLRU[K, V]()
+		t.shards[i].reset()
 	}
 	return t
 }
@@ -157,19 +158,10 @@ func defaultHash[K comparable](seed maphash.Seed) func(K) uint64 {
 	return func(k K) uint64 { return maphash.Comparable(seed, k) }
 }
 
-// newLRU returns an unbounded simplelru: the budgets are enforced by the
-// Tier, and removals are collected by the Tier, so simplelru gets no
-// eviction callback of its own.
-func newLRU[K comparable, V any]() *simplelru.LRU[K, entry[V]] {
-	l, err := simplelru.NewLRU[K, entry[V]](math.MaxInt, nil)
-	if err != nil {
-		panic("lrutier: " + err.Error()) // unreachable: the size is positive
-	}
-	return l
-}
-
-func (t *Tier[K, V]) shardFor(key K) *shard[K, V] {
-	return &t.shards[t.hash(key)&t.mask]
+// shardFor returns key's hash and its shard.
+func (t *Tier[K, V]) shardFor(key K) (uint64, *shard[K, V]) {
+	h := t.hash(key)
+	return h, &t.shards[h&t.mask]
 }
 
 func (t *Tier[K, V]) clock() int64 {
@@ -179,44 +171,78 @@ func (t *Tier[K, V]) clock() int64 {
 	return time.Now().UnixNano()
 }
 
-// Get returns the live value stored under key and marks it recently used.
-// An entry found past its expiry is removed, counted as an expiration and a
+// Get returns the live value stored under key. It takes the shard's read
+// lock, so that Gets of one shard run in parallel. It moves the entry to
+// the front of its shard's recency order only when the shard has made at
+// least W moves since the entry's last one (see the package
+// documentation), and such a Get then takes the write lock, briefly. An
+// entry found past its expiry is removed, counted as an expiration and a
 // miss, and reported to OnEvict (after the lock is released). Get does not
 // allocate. It is safe for concurrent use.
 func (t *Tier[K, V]) Get(key K) (V, bool) {
-	s := t.shardFor(key)
-	s.mu.Lock()
-	e, ok := s.lru.Get(key)
-	if !ok {
-		s.misses++
-		s.mu.Unlock()
+	h, s := t.shardFor(key)
+	s.mu.RLock()
+	n := s.find(h, key)
+	if n == nil {
+		s.mu.RUnlock()
+		s.misses.Add(1)
 		var zero V
 		return zero, false
 	}
-	if e.expireAt != 0 && e.expireAt <= t.clock() {
-		s.lru.Remove(key)
-		s.bytes -= e.size
-		s.expirations++
-		s.misses++
-		s.mu.Unlock()
-		if t.onEvict != nil {
-			t.onEvict(key, e.value, Expired)
+	if n.expireAt != 0 {
+		if now := t.clock(); n.expireAt <= now {
+			s.mu.RUnlock()
+			s.misses.Add(1)
+			t.expire(s, h, key, now)
+			var zero V
+			return zero, false
 		}
-		var zero V
-		return zero, false
 	}
-	s.hits++
+	v := n.value
+	behind := s.moves-n.moved > s.window
+	s.mu.RUnlock()
+	s.hits.Add(1)
+	if behind {
+		s.promote(h, key)
+	}
+	return v, true
+}
+
+// promote moves key's node to the front if it is still more than a window
+// behind: another Get, or a Set, may have moved it since the caller looked.
+func (s *shard[K, V]) promote(hash uint64, key K) {
+	s.mu.Lock()
+	if n := s.find(hash, key); n != nil && s.moves-n.moved > s.window {
+		s.moveToFront(n)
+	}
 	s.mu.Unlock()
-	return e.value, true
+}
+
+// expire removes key's node, which a Get found expired at now under the read
+// lock, unless it was removed or replaced by a live one since; it counts
+// the expiration and reports it after the lock is released.
+func (t *Tier[K, V]) expire(s *shard[K, V], hash uint64, key K, now int64) {
+	s.mu.Lock()
+	n := s.find(hash, key)
+	if n == nil || n.expireAt == 0 || n.expireAt > now {
+		s.mu.Unlock()
+		return
+	}
+	s.unlink(n)
+	s.expirations++
+	s.mu.Unlock()
+	if t.onEvict != nil {
+		t.onEvict(key, n.value, Expired)
+	}
 }
 
 // Set stores v under key with its size in bytes and its absolute expiry
 // expireAt in unix nanoseconds (0: no expiry), replacing any old value, and
-// marks it most recently used. The caller computes size (tiercache uses the
-// encoded length plus the key length plus a fixed overhead); a negative size
-// counts as 0. Set then removes the shard's least recently used entries until
-// both shard budgets hold, reporting each to OnEvict after the lock is
-// released (as Expired if it had expired, else Evicted).
+// moves it to the front of its shard's recency order. The caller computes
+// size (tiercache uses the encoded length plus the key length plus a fixed
+// overhead); a negative size counts as 0. Set then removes the shard's
+// oldest entries until both shard budgets hold, reporting each to OnEvict
+// after the lock is released (as Expired if it had expired, else Evicted).
 //
 // An entry larger than a shard's byte budget is not stored: Set returns false
 // and removes any old value under key (without calling OnEvict), so a reader
@@ -224,48 +250,51 @@ func (t *Tier[K, V]) Get(key K) (V, bool) {
 // true. It is safe for concurrent use.
 func (t *Tier[K, V]) Set(key K, v V, size int64, expireAt int64) bool {
 	size = max(size, 0)
-	s := t.shardFor(key)
+	h, s := t.shardFor(key)
 	s.mu.Lock()
 	if size > t.maxBytes {
-		s.remove(key)
+		s.remove(h, key)
 		s.mu.Unlock()
 		return false
 	}
-	if old, ok := s.lru.Peek(key); ok {
-		s.bytes -= old.size // Add below replaces it in place
+	if n := s.find(h, key); n != nil {
+		// Replaced in place: a reader copies the value under the read lock,
+		// so none can see the node change.
+		s.bytes += size - n.size
+		n.value, n.size, n.expireAt = v, size, expireAt
+		s.moveToFront(n)
+	} else {
+		s.pushFront(&node[K, V]{key: key, value: v, size: size, expireAt: expireAt, hash: h})
 	}
-	s.lru.Add(key, entry[V]{value: v, size: size, expireAt: expireAt})
-	s.bytes += size
-	if s.lru.Len() <= t.maxEntries && s.bytes <= t.maxBytes {
+	if s.len() <= t.maxEntries && s.bytes <= t.maxBytes {
+		s.setWindow(t.maxEntries, t.maxBytes)
 		s.mu.Unlock()
 		return true
 	}
 	var buf [4]removal[K, V]
 	out := t.shrink(s, buf[:0])
+	s.setWindow(t.maxEntries, t.maxBytes)
 	s.mu.Unlock()
 	t.report(out)
 	return true
 }
 
-// shrink removes s's least recently used entries until both budgets hold and
-// returns them appended to out when there is an OnEvict to report them to.
-// The caller holds s.mu. The entry just added is the most recent one and fits
-// both budgets on its own, so it is never removed here.
+// shrink removes s's oldest nodes until both budgets hold and returns them
+// appended to out when there is an OnEvict to report them to. The caller
+// holds s.mu for writing. The node just set is the newest one and fits both
+// budgets on its own, so it is never removed here.
 func (t *Tier[K, V]) shrink(s *shard[K, V], out []removal[K, V]) []removal[K, V] {
 	var now int64
 	haveNow := false
-	for s.lru.Len() > t.maxEntries || s.bytes > t.maxBytes {
-		k, e, ok := s.lru.RemoveOldest()
-		if !ok {
-			break
-		}
-		s.bytes -= e.size
+	for (s.len() > t.maxEntries || s.bytes > t.maxBytes) && s.oldest != nil {
+		n := s.oldest
+		s.unlink(n)
 		reason := Evicted
-		if e.expireAt != 0 {
+		if n.expireAt != 0 {
 			if !haveNow {
 				now, haveNow = t.clock(), true
 			}
-			if e.expireAt <= now {
+			if n.expireAt <= now {
 				reason = Expired
 			}
 		}
@@ -275,7 +304,7 @@ func (t *Tier[K, V]) shrink(s *shard[K, V], out []removal[K, V]) []removal[K, V]
 			s.evictions++
 		}
 		if t.onEvict != nil {
-			out = append(out, removal[K, V]{key: k, value: e.value, reason: reason})
+			out = append(out, removal[K, V]{key: n.key, value: n.value, reason: reason})
 		}
 	}
 	return out
@@ -292,9 +321,9 @@ func (t *Tier[K, V]) report(out []removal[K, V]) {
 // whether there was one. OnEvict is not called. It is safe for concurrent
 // use.
 func (t *Tier[K, V]) Delete(key K) bool {
-	s := t.shardFor(key)
+	h, s := t.shardFor(key)
 	s.mu.Lock()
-	ok := s.remove(key)
+	ok := s.remove(h, key)
 	s.mu.Unlock()
 	return ok
 }
@@ -310,12 +339,13 @@ func (t *Tier[K, V]) DeleteFunc(del func(K, V) bool) int {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		for _, k := range s.lru.Keys() {
-			if e, ok := s.lru.Peek(k); ok && del(k, e.value) {
-				s.lru.Remove(k)
-				s.bytes -= e.size
+		for nd := s.oldest; nd != nil; {
+			newer := nd.newer
+			if del(nd.key, nd.value) {
+				s.unlink(nd)
 				n++
 			}
+			nd = newer
 		}
 		s.mu.Unlock()
 	}
@@ -329,14 +359,14 @@ func (t *Tier[K, V]) CountFunc(match func(K, V) bool) int {
 	n := 0
 	for i := range t.shards {
 		s := &t.shards[i]
-		s.mu.Lock()
+		s.mu.RLock()
 		now := t.clock()
-		for _, k := range s.lru.Keys() {
-			if e, ok := s.lru.Peek(k); ok && (e.expireAt == 0 || e.expireAt > now) && match(k, e.value) {
+		for nd := s.oldest; nd != nil; nd = nd.newer {
+			if (nd.expireAt == 0 || nd.expireAt > now) && match(nd.key, nd.value) {
 				n++
 			}
 		}
-		s.mu.Unlock()
+		s.mu.RUnlock()
 	}
 	return n
 }
@@ -353,18 +383,17 @@ func (t *Tier[K, V]) Sweep() int {
 		var out []removal[K, V]
 		s.mu.Lock()
 		now := t.clock()
-		for _, k := range s.lru.Keys() {
-			e, ok := s.lru.Peek(k)
-			if !ok || e.expireAt == 0 || e.expireAt > now {
-				continue
+		for nd := s.oldest; nd != nil; {
+			newer := nd.newer
+			if nd.expireAt != 0 && nd.expireAt <= now {
+				s.unlink(nd)
+				s.expirations++
+				n++
+				if t.onEvict != nil {
+					out = append(out, removal[K, V]{key: nd.key, value: nd.value, reason: Expired})
+				}
 			}
-			s.lru.Remove(k)
-			s.bytes -= e.size
-			s.expirations++
-			n++
-			if t.onEvict != nil {
-				out = append(out, removal[K, V]{key: k, value: e.value, reason: Expired})
-			}
+			nd = newer
 		}
 		s.mu.Unlock()
 		t.report(out)
@@ -377,10 +406,8 @@ func (t *Tier[K, V]) Sweep() int {
 func (t *Tier[K, V]) Purge() {
 	for i := range t.shards {
 		s := &t.shards[i]
-		fresh := newLRU[K, V]() // frees the old map instead of emptying it
 		s.mu.Lock()
-		s.lru = fresh
-		s.bytes = 0
+		s.reset()
 		s.mu.Unlock()
 	}
 }
@@ -391,9 +418,9 @@ func (t *Tier[K, V]) Len() int {
 	n := 0
 	for i := range t.shards {
 		s := &t.shards[i]
-		s.mu.Lock()
-		n += s.lru.Len()
-		s.mu.Unlock()
+		s.mu.RLock()
+		n += s.len()
+		s.mu.RUnlock()
 	}
 	return n
 }
@@ -404,14 +431,14 @@ func (t *Tier[K, V]) Stats() Stats {
 	var st Stats
 	for i := range t.shards {
 		s := &t.shards[i]
-		s.mu.Lock()
-		st.Hits += s.hits
-		st.Misses += s.misses
+		s.mu.RLock()
+		st.Hits += s.hits.Load()
+		st.Misses += s.misses.Load()
 		st.Evictions += s.evictions
 		st.Expirations += s.expirations
-		st.Entries += s.lru.Len()
+		st.Entries += s.len()
 		st.Bytes += s.bytes
-		s.mu.Unlock()
+		s.mu.RUnlock()
 	}
 	return st
 }
