@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -60,7 +61,7 @@ func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, each func(string
 	if c.s.closed.Load() {
 		return 0, ErrClosed
 	}
-	var remote []string
+	remote := make([]string, 0, len(ks))
 	seen := make(map[string]struct{}, len(ks))
 	for _, k := range ks {
 		if k == "" {
@@ -91,10 +92,7 @@ func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, each func(string
 		}
 		return 0, nil
 	}
-	rks := make([]string, len(remote))
-	for i, k := range remote {
-		rks[i] = c.prefix + k
-	}
+	rks := prefixed(c.prefix, remote)
 	tok := c.s.coh.token()
 	vals, err := c.s.mget(ctx, c.opts.Timeout, rks)
 	if err != nil {
@@ -115,6 +113,26 @@ func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, each func(string
 		each(k, f)
 	}
 	return 1, nil
+}
+
+// prefixed returns prefix+k for every k of ks, all in one allocation.
+func prefixed(prefix string, ks []string) []string {
+	n := 0
+	for _, k := range ks {
+		n += len(prefix) + len(k)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, k := range ks {
+		b.WriteString(prefix)
+		b.WriteString(k)
+	}
+	all := b.String()
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i], all = all[:len(prefix)+len(k)], all[len(prefix)+len(k):]
+	}
+	return out
 }
 
 // count records a lookup's outcome in the stats.
