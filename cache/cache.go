@@ -215,7 +215,7 @@ func (c *Cache[V]) remoteGet(ctx context.Context, key string) (found[V], error) 
 // at coherence token tok, and stores it in the local tier; now is the time
 // in unix milliseconds.
 func (c *Cache[V]) decodeAndKeep(key, raw string, tok uint64, now int64) found[V] {
-	h, v, err := codec.DecodeValue(bytesOf(raw), c.opts.Codec, c.opts.MaxValueSize)
+	h, v, err := codec.DecodeValueString(raw, c.opts.Codec, c.opts.MaxValueSize)
 	if err != nil {
 		c.stats.decodeErrors.Add(1)
 		return found[V]{}

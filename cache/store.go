@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 
@@ -388,10 +387,6 @@ func pick(ks []string, idx []int) []string {
 	}
 	return out
 }
-
-// bytesOf views s as bytes without copying. Codecs never modify or retain
-// what they decode (codec.Codec's contract), so the view is never written.
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // isAbsent reports whether err means the key has no entry.
 func isAbsent(err error) bool { return errors.Is(err, redis.Nil) }

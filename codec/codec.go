@@ -101,6 +101,9 @@ func (stringCodec) Append(dst []byte, v string) ([]byte, error) { return append(
 
 func (stringCodec) Decode(data []byte) (string, error) { return string(data), nil }
 
+// DecodeString returns s itself: see [StringDecoder].
+func (stringCodec) DecodeString(s string) (string, error) { return s, nil }
+
 // Bytes returns the codec that stores a []byte as is. Decode returns a copy,
 // never a slice of its input. An empty payload decodes to an empty, non-nil
 // slice, so a nil value comes back as []byte{}: the two cannot be told apart

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // Version is the envelope version this package writes and the only one it
@@ -190,6 +191,40 @@ func DecodeValue[V any](b []byte, c Codec[V], maxSize int) (Header, V, error) {
 		return h, zero, nil
 	}
 	v, err := c.Decode(payload)
+	if err != nil {
+		return Header{}, zero, wrapIfNot(ErrDecode, err)
+	}
+	return h, v, nil
+}
+
+// StringDecoder is implemented by a codec that can decode a payload held in
+// a string without copying it: the value it returns may share the string's
+// memory, which is safe because strings are immutable. [String]'s codec
+// implements it.
+type StringDecoder[V any] interface {
+	DecodeString(s string) (V, error)
+}
+
+// DecodeValueString is [DecodeValue] for an envelope held in a string, such
+// as a Redis client's reply. When c implements [StringDecoder] and the
+// payload is not compressed, the value is decoded from s directly and may
+// share its memory; otherwise it is decoded as DecodeValue does.
+func DecodeValueString[V any](s string, c Codec[V], maxSize int) (Header, V, error) {
+	// Open and the codecs only read their input.
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	sd, ok := c.(StringDecoder[V])
+	if !ok || len(s) < HeaderSize || Flags(s[1])&FlagCompressed != 0 {
+		return DecodeValue(b, c, maxSize)
+	}
+	var zero V
+	h, _, err := Open(b, maxSize)
+	if err != nil {
+		return Header{}, zero, err
+	}
+	if h.Flags&FlagNegative != 0 {
+		return h, zero, nil
+	}
+	v, err := sd.DecodeString(s[HeaderSize:])
 	if err != nil {
 		return Header{}, zero, wrapIfNot(ErrDecode, err)
 	}

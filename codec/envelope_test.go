@@ -275,3 +275,39 @@ func TestEncodeValueRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeValueString: decoding from a string gives what DecodeValue gives
+// from the same bytes, with and without compression, for negative entries,
+// over the size limit and for garbage, with a codec that decodes strings in
+// place and one that does not.
+func TestDecodeValueString(t *testing.T) {
+	h := codec.Header{SoftExpiry: 1, HardExpiry: 2}
+	long := strings.Repeat("tiercache ", 100)
+	envelopes := map[string]string{"empty": "", "short": "\x01\x00", "wrong version": "\x7fxxxxxxxxxxxxxxxxxxx"}
+	for name, compressAbove := range map[string]int{"plain": 0, "compressed": 64} {
+		b, err := codec.EncodeValue(nil, h, codec.String(), long, compressAbove)
+		require.NoError(t, err)
+		envelopes[name] = string(b)
+	}
+	neg, err := codec.EncodeValue(nil, codec.Header{Flags: codec.FlagNegative}, codec.String(), "", 0)
+	require.NoError(t, err)
+	envelopes["negative"] = string(neg)
+	for name, env := range envelopes {
+		for _, maxSize := range []int{0, 10} {
+			wantH, want, wantErr := codec.DecodeValue([]byte(env), codec.String(), maxSize)
+			gotH, got, gotErr := codec.DecodeValueString(env, codec.String(), maxSize)
+			assert.Equal(t, wantH, gotH, "%s, max %d", name, maxSize)
+			assert.Equal(t, want, got, "%s, max %d", name, maxSize)
+			assert.Equal(t, wantErr, gotErr, "%s, max %d", name, maxSize)
+			_, _, jsonErr := codec.DecodeValueString(env, codec.JSON[string](), maxSize)
+			_, _, wantJSONErr := codec.DecodeValue([]byte(env), codec.JSON[string](), maxSize)
+			assert.Equal(t, wantJSONErr, jsonErr, "JSON: %s, max %d", name, maxSize)
+		}
+	}
+	_, v, err := codec.DecodeValueString(envelopes["plain"], codec.String(), 0)
+	require.NoError(t, err)
+	require.Equal(t, long, v)
+	require.Zero(t, testing.AllocsPerRun(100, func() {
+		_, _, _ = codec.DecodeValueString(envelopes["plain"], codec.String(), 0)
+	}), "the String codec decodes in place")
+}
