@@ -54,16 +54,52 @@ func (c *Cache[V]) LocalLen() int {
 	return c.s.local.CountFunc(func(k localKey, _ *entry) bool { return k.ns == c.id })
 }
 
-// lookupMany looks every key up, local tier first, calling each with what it
-// found (once per distinct key; absent keys too) and counting hits and
-// misses. It returns the number of Redis reads made (0 or 1 batch).
+// LookupFunc looks keys up like LookupMany, with the same semantics (each
+// key once, the local tier first, the same stats, the same handling of a
+// Redis failure), but reports what it finds by calling each instead of
+// building a map and lists: for callers that keep results by position,
+// such as a ranked list, and would otherwise walk the map back into order.
+//
+// each is called once for every distinct key, in no particular order, with
+// i the key's first position in ks; v is the key's fresh value when ok;
+// negative reports, when ok is false, that the key has a negative entry
+// (known to have no value) rather than nothing cached. each is not called
+// when LookupFunc returns ErrClosed or an error wrapping ErrEmptyKey. On a
+// Redis failure every key not found in the local tier is reported missing
+// and the error wraps ErrUnavailable.
+func (c *Cache[V]) LookupFunc(ctx context.Context, ks []string, each func(i int, v V, ok, negative bool)) error {
+	for _, k := range ks {
+		if k == "" {
+			return ErrEmptyKey
+		}
+	}
+	_, err := c.lookupAt(ctx, ks, func(i int, f found[V]) {
+		if f.state == fresh {
+			each(i, c.out(f.v), true, false)
+		} else {
+			each(i, *new(V), false, f.state == negative)
+		}
+	})
+	return err
+}
+
+// lookupMany is lookupAt calling each with the key rather than its
+// position.
 func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, each func(string, found[V])) (int, error) {
+	return c.lookupAt(ctx, ks, func(i int, f found[V]) { each(ks[i], f) })
+}
+
+// lookupAt looks every key up, local tier first, calling each with the
+// position in ks of what it found (once per distinct key, at its first
+// position; absent keys too) and counting hits and misses. It returns the
+// number of Redis reads made (0 or 1 batch).
+func (c *Cache[V]) lookupAt(ctx context.Context, ks []string, each func(int, found[V])) (int, error) {
 	if c.s.closed.Load() {
 		return 0, ErrClosed
 	}
-	remote := make([]string, 0, len(ks))
+	remote := make([]int, 0, len(ks)) // positions in ks of the keys to read from Redis
 	seen := make(map[string]struct{}, len(ks))
-	for _, k := range ks {
+	for i, k := range ks {
 		if k == "" {
 			return 0, ErrEmptyKey
 		}
@@ -72,65 +108,66 @@ func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, each func(string
 		}
 		seen[k] = struct{}{}
 		if c.opts.LocalTTL < 0 {
-			remote = append(remote, k)
+			remote = append(remote, i)
 			continue
 		}
 		if f, ok := c.localGet(k); ok && f.state != stale {
 			c.count(f, true)
-			each(k, f)
+			each(i, f)
 			continue
 		}
-		remote = append(remote, k)
+		remote = append(remote, i)
 	}
 	if len(remote) == 0 {
 		return 0, nil
 	}
 	if !c.s.hasRedis() {
-		for _, k := range remote {
+		for _, i := range remote {
 			c.stats.misses.Add(1)
-			each(k, found[V]{})
+			each(i, found[V]{})
 		}
 		return 0, nil
 	}
-	rks := prefixed(c.prefix, remote)
+	rks := prefixed(c.prefix, ks, remote)
 	tok := c.s.coh.token()
 	vals, err := c.s.mget(ctx, c.opts.Timeout, rks)
 	if err != nil {
 		c.stats.redisErrors.Add(1)
-		for _, k := range remote {
+		for _, i := range remote {
 			c.stats.misses.Add(1)
-			each(k, found[V]{})
+			each(i, found[V]{})
 		}
 		return 1, err
 	}
 	now := time.Now().UnixMilli()
-	for i, k := range remote {
+	for j, i := range remote {
 		var f found[V]
-		if s, ok := vals[i].(string); ok {
-			f = c.decodeAndKeep(k, s, tok, now)
+		if s, ok := vals[j].(string); ok {
+			f = c.decodeAndKeep(ks[i], s, tok, now)
 		}
 		c.count(f, false)
-		each(k, f)
+		each(i, f)
 	}
 	return 1, nil
 }
 
-// prefixed returns prefix+k for every k of ks, all in one allocation.
-func prefixed(prefix string, ks []string) []string {
+// prefixed returns prefix+ks[i] for every i of at, all in one allocation.
+func prefixed(prefix string, ks []string, at []int) []string {
 	n := 0
-	for _, k := range ks {
-		n += len(prefix) + len(k)
+	for _, i := range at {
+		n += len(prefix) + len(ks[i])
 	}
 	var b strings.Builder
 	b.Grow(n)
-	for _, k := range ks {
+	for _, i := range at {
 		b.WriteString(prefix)
-		b.WriteString(k)
+		b.WriteString(ks[i])
 	}
 	all := b.String()
-	out := make([]string, len(ks))
-	for i, k := range ks {
-		out[i], all = all[:len(prefix)+len(k)], all[len(prefix)+len(k):]
+	out := make([]string, len(at))
+	for j, i := range at {
+		n := len(prefix) + len(ks[i])
+		out[j], all = all[:n], all[n:]
 	}
 	return out
 }

@@ -67,34 +67,29 @@ func New[K comparable, V any](ctx context.Context, c *cache.Cache[V], ids []K, o
 		return nil, err
 	}
 	d := &Dict[K, V]{c: c, key: key, ids: slices.Clone(ids), keys: keys}
-	var l cache.Lookup[V]
+	d.vals = make([]V, len(keys))
+	d.st = make([]status, len(keys))
+	reported := 0
 	if len(keys) > 0 {
-		l, err = c.LookupMany(ctx, keys)
+		err = c.LookupFunc(ctx, keys, func(i int, v V, ok, negative bool) {
+			reported++
+			switch {
+			case ok:
+				d.vals[i], d.st[i] = v, hit
+				d.hits++
+			case negative:
+				d.st[i] = notFound
+			}
+		})
 		if err != nil && !errors.Is(err, cache.ErrUnavailable) {
 			return nil, fmt.Errorf("tiercache/orderedcache: looking up %d ids: %w", len(keys), err)
 		}
 	}
-	// LookupMany reports each distinct key once: fewer reports than keys
-	// means duplicates, and only then is a set of ids needed.
-	if len(l.Found)+len(l.NotFound)+len(l.Missing) != len(keys) {
+	// LookupFunc reports each distinct key once, at its first position:
+	// fewer reports than keys means duplicates, and only then is a set of
+	// ids needed.
+	if reported != len(keys) {
 		d.dedup()
-	}
-	d.vals = make([]V, len(d.ids))
-	d.st = make([]status, len(d.ids))
-	var neg map[string]struct{}
-	if len(l.NotFound) > 0 {
-		neg = make(map[string]struct{}, len(l.NotFound))
-		for _, k := range l.NotFound {
-			neg[k] = struct{}{}
-		}
-	}
-	for i, k := range d.keys {
-		if v, ok := l.Found[k]; ok {
-			d.vals[i], d.st[i] = v, hit
-			d.hits++
-		} else if _, ok := neg[k]; ok {
-			d.st[i] = notFound
-		}
 	}
 	if err != nil {
 		return d, fmt.Errorf("tiercache/orderedcache: looking up %d ids: %w", len(keys), err)
@@ -115,18 +110,21 @@ func keysOf[K comparable](ids []K, key func(K) string) ([]string, error) {
 	return keys, nil
 }
 
-// dedup keeps the first position of each id, and records the positions.
+// dedup keeps the first position of each id (with its key, value and
+// status), and records the positions.
 func (d *Dict[K, V]) dedup() {
 	pos := make(map[K]int, len(d.ids))
-	ids, keys := d.ids[:0], d.keys[:0]
+	ids, keys, vals, st := d.ids[:0], d.keys[:0], d.vals[:0], d.st[:0]
 	for i, id := range d.ids {
 		if _, dup := pos[id]; dup {
 			continue
 		}
 		pos[id] = len(ids)
 		ids, keys = append(ids, id), append(keys, d.keys[i])
+		vals, st = append(vals, d.vals[i]), append(st, d.st[i])
 	}
-	d.ids, d.keys = ids, keys
+	clear(d.vals[len(vals):]) // drop references to values past the end
+	d.ids, d.keys, d.vals, d.st = ids, keys, vals, st
 	d.pos = pos
 	d.posOnce.Do(func() {})
 }
