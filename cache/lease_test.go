@@ -23,7 +23,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(leaseChildEnv) != "" {
 		os.Exit(leaseChild())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	exampleRedis.Close()
+	os.Exit(code)
 }
 
 // fleetLoader is the loader every member of the fleet runs: it counts its
