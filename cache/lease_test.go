@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 
 // fleetLoader is the loader every member of the fleet runs: it counts its
 // runs in Redis and, in "wait" mode, returns only once all members have
-// arrived; in "hang" mode it never returns (its process is killed).
+// arrived (each pushes a token on "<prefix>arrived"); in "hang" mode it never returns (its process is killed).
 func fleetLoader(rdb redis.UniversalClient, prefix, mode string, members int, value string) func(context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
 		if err := rdb.Incr(ctx, prefix+"loads").Err(); err != nil {
@@ -40,12 +40,12 @@ func fleetLoader(rdb redis.UniversalClient, prefix, mode string, members int, va
 		case "hang":
 			select {}
 		case "wait":
-			deadline := time.Now().Add(20 * time.Second) // a hang guard
-			for time.Now().Before(deadline) {
-				if n, _ := rdb.Get(ctx, prefix+"arrived").Int(); n >= members {
-					break
+			// Every member pushes a token as it arrives; the one load takes
+			// them all (a blocking pop, 20s each as a hang guard).
+			for range members {
+				if err := rdb.BLPop(ctx, 20*time.Second, prefix+"arrived").Err(); err != nil {
+					return "", fmt.Errorf("waiting for the fleet: %w", err)
 				}
-				time.Sleep(5 * time.Millisecond) // polling another process's counter
 			}
 		}
 		return value, nil
@@ -76,7 +76,7 @@ func leaseChild() int {
 		return 1
 	}
 	prefix := os.Getenv("TC_PREFIX")
-	rdb.Incr(ctx, prefix+"arrived")
+	rdb.RPush(ctx, prefix+"arrived", 1)
 	fmt.Println("READY")
 	v, err := c.GetOrLoad(ctx, "cold", fleetLoader(rdb, prefix, os.Getenv("TC_MODE"), 5, "from-child"))
 	if err != nil {
@@ -124,7 +124,7 @@ func testFleetLease(t *testing.T, d deployment) {
 		c, err := New(coherentStore(t, d.client(t), CoherenceAuto), ns, Options[string]{Lease: time.Second})
 		require.NoError(t, err)
 		wg.Go(func() {
-			require.NoError(t, rdb.Incr(ctx, prefix+"arrived").Err())
+			require.NoError(t, rdb.RPush(ctx, prefix+"arrived", 1).Err())
 			v, err := c.GetOrLoad(ctx, "cold", fleetLoader(rdb, prefix, "wait", 5, fmt.Sprint("from-", i)))
 			if err != nil {
 				v = err.Error()
