@@ -22,8 +22,8 @@ import (
 	redsyncgoredis "github.com/go-redsync/redsync/v4/redis/goredis/v9"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/tiercache/tiercache/bench/internal/redisproc"
 	"github.com/tiercache/tiercache/collections"
+	"github.com/tiercache/tiercache/internal/redistest"
 )
 
 // ttl is every lock's time to live; no benchmark holds a lock that long.
@@ -34,14 +34,14 @@ const ttl = 10 * time.Second
 var masterAddrs []string
 
 func TestMain(m *testing.M) {
-	var servers []*redisproc.Server
+	var servers []*redistest.Server
 	stop := func() {
 		for _, s := range servers {
-			s.Stop()
+			s.Close()
 		}
 	}
 	for range 3 {
-		s, err := redisproc.Start()
+		s, err := redistest.Launch()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			stop()

@@ -168,6 +168,7 @@ func (s *Server) launch() error {
 	defer stderr.Close()
 	cmd.Stdout = stderr
 	cmd.Stderr = stderr
+	setDeathSignal(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("redistest: start %s: %w", s.args[0], err)
 	}

@@ -32,7 +32,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tiercache/tiercache/bench/internal/redisproc"
+	"github.com/tiercache/tiercache/internal/redistest"
 )
 
 // benchModule is the module benchtable must run in.
@@ -72,7 +72,7 @@ func run(c config) int {
 		fail(2, "benchtable: run me from the bench directory of the repository (`make bench` does): "+
 			"`go list -m` says %q, want %q (%v)", mod, benchModule, err)
 	}
-	if _, err := redisproc.Binary(); err != nil {
+	if _, err := redistest.Binary(); err != nil {
 		fail(2, "benchtable: the benchmarks start their own redis-server, and there is none: %v", err)
 	}
 
@@ -177,7 +177,7 @@ func writeResults(c config, args []string, load [2]string, table, raw []byte) er
 	var b bytes.Buffer
 	goVersion, _ := goOutput("env", "GOVERSION")
 	redisVersion := "unknown"
-	if bin, err := redisproc.Binary(); err == nil {
+	if bin, err := redistest.Binary(); err == nil {
 		if v, err := exec.Command(bin, "--version").Output(); err == nil {
 			redisVersion = strings.TrimSpace(string(v))
 		}

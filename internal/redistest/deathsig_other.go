@@ -1,9 +1,9 @@
 //go:build !linux
 
-package redisproc
+package redistest
 
 import "os/exec"
 
 // setDeathSignal does nothing where the kernel offers no parent-death
-// signal; Stop (called by Main) stops the server.
+// signal; the test cleanup (or Close, for Launch) stops the server.
 func setDeathSignal(*exec.Cmd) {}
