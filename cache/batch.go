@@ -12,7 +12,7 @@ import (
 // returns the local hits with an error wrapping ErrUnavailable.
 func (c *Cache[V]) GetMany(ctx context.Context, ks []string) (map[string]V, error) {
 	out := make(map[string]V, len(ks))
-	_, err := c.lookupMany(ctx, ks, func(k string, f found[V]) {
+	_, err := c.lookupMany(ctx, ks, false, func(k string, f found[V]) {
 		if f.state == fresh {
 			out[k] = c.out(f.v)
 		}
@@ -30,12 +30,14 @@ type Lookup[V any] struct {
 
 // LookupMany looks keys up like GetMany and also reports which keys have a
 // negative entry and which are missing, for callers that load the missing
-// ones themselves and write them back with Fill. On a Redis failure it
-// returns the local hits, every other key as missing, and an error wrapping
-// ErrUnavailable.
+// ones themselves and write them back with Fill. It takes a ticket on the
+// fence of every missing key, in one more round trip when some are missing,
+// so that Fill never writes a value older than a write made since (see
+// Fill). On a Redis failure it returns the local hits, every other key as
+// missing, and an error wrapping ErrUnavailable.
 func (c *Cache[V]) LookupMany(ctx context.Context, ks []string) (Lookup[V], error) {
 	l := Lookup[V]{Found: make(map[string]V, len(ks))}
-	_, err := c.lookupMany(ctx, ks, func(k string, f found[V]) {
+	_, err := c.lookupMany(ctx, ks, true, func(k string, f found[V]) {
 		switch f.state {
 		case fresh:
 			l.Found[k] = c.out(f.v)
@@ -63,7 +65,8 @@ func (c *Cache[V]) LocalLen() int {
 // each is called once for every distinct key, in no particular order, with
 // i the key's first position in ks; v is the key's fresh value when ok;
 // negative reports, when ok is false, that the key has a negative entry
-// (known to have no value) rather than nothing cached. each is not called
+// (known to have no value) rather than nothing cached. Missing keys get a
+// ticket for Fill, as LookupMany's do. each is not called
 // when LookupFunc returns ErrClosed or an error wrapping ErrEmptyKey. On a
 // Redis failure every key not found in the local tier is reported missing
 // and the error wraps ErrUnavailable.
@@ -73,7 +76,7 @@ func (c *Cache[V]) LookupFunc(ctx context.Context, ks []string, each func(i int,
 			return ErrEmptyKey
 		}
 	}
-	_, err := c.lookupAt(ctx, ks, func(i int, f found[V]) {
+	_, err := c.lookupAt(ctx, ks, true, func(i int, f found[V]) {
 		if f.state == fresh {
 			each(i, c.out(f.v), true, false)
 		} else {
@@ -85,15 +88,20 @@ func (c *Cache[V]) LookupFunc(ctx context.Context, ks []string, each func(i int,
 
 // lookupMany is lookupAt calling each with the key rather than its
 // position.
-func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, each func(string, found[V])) (int, error) {
-	return c.lookupAt(ctx, ks, func(i int, f found[V]) { each(ks[i], f) })
+func (c *Cache[V]) lookupMany(ctx context.Context, ks []string, ticket bool, each func(string, found[V])) (int, error) {
+	return c.lookupAt(ctx, ks, ticket, func(i int, f found[V]) { each(ks[i], f) })
 }
 
 // lookupAt looks every key up, local tier first, calling each with the
 // position in ks of what it found (once per distinct key, at its first
 // position; absent keys too) and counting hits and misses. It returns the
-// number of Redis reads made (0 or 1 batch).
-func (c *Cache[V]) lookupAt(ctx context.Context, ks []string, each func(int, found[V])) (int, error) {
+// number of Redis reads made (0 or 1 batch). With ticket, the keys it
+// finds missing in Redis (absent, stale or unreadable) get a ticket for
+// Fill (see ticketBook).
+func (c *Cache[V]) lookupAt(ctx context.Context, ks []string, ticket bool, each func(int, found[V])) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	if c.s.closed.Load() {
 		return 0, ErrClosed
 	}
@@ -132,7 +140,10 @@ func (c *Cache[V]) lookupAt(ctx context.Context, ks []string, each func(int, fou
 	tok := c.s.coh.token()
 	vals, err := c.s.mget(ctx, c.opts.Timeout, rks)
 	if err != nil {
-		c.stats.redisErrors.Add(1)
+		c.countErr(err)
+		if ticket {
+			c.tickets.unavailable(prefixedKeys(ks, remote), time.Now().UnixMilli()+c.fenceTTL().Milliseconds())
+		}
 		for _, i := range remote {
 			c.stats.misses.Add(1)
 			each(i, found[V]{})
@@ -140,15 +151,50 @@ func (c *Cache[V]) lookupAt(ctx context.Context, ks []string, each func(int, fou
 		return 1, err
 	}
 	now := time.Now().UnixMilli()
+	founds := make([]found[V], len(remote))
+	var missing []string
+	var wasAbsent []bool
 	for j, i := range remote {
-		var f found[V]
 		if s, ok := vals[j].(string); ok {
-			f = c.decodeAndKeep(ks[i], s, tok, now)
+			founds[j] = c.decodeAndKeep(ks[i], s, tok, now)
 		}
-		c.count(f, false)
-		each(i, f)
+		if st := founds[j].state; ticket && (st == absent || st == stale) {
+			missing = append(missing, ks[i])
+			wasAbsent = append(wasAbsent, st == absent)
+		}
+	}
+	if len(missing) > 0 {
+		c.bookTickets(ctx, missing, wasAbsent, now)
+	}
+	for j, i := range remote {
+		c.count(founds[j], false)
+		each(i, founds[j])
 	}
 	return 1, nil
+}
+
+// bookTickets takes tickets for keys a lookup found missing, and books
+// them for Fill. A failure books nothing: Fill then refuses those keys.
+func (c *Cache[V]) bookTickets(ctx context.Context, ks []string, absent []bool, now int64) {
+	token := newToken()
+	booked := c.tickets.book(ks, absent, token, now, now+c.fenceTTL().Milliseconds())
+	if len(booked) == 0 {
+		return
+	}
+	if err := c.takeTickets(ctx, booked, token); err != nil {
+		c.countErr(err)
+		c.tickets.forget(booked, token)
+		c.tickets.unavailable(booked, now+c.fenceTTL().Milliseconds())
+	}
+}
+
+// prefixedKeys returns ks[i] for every i of at.
+func prefixedKeys(ks []string, at []int) []string {
+	out := make([]string, len(at))
+	for j, i := range at {
+		out[j] = ks[i]
+	}
+	return out
 }
 
 // prefixed returns prefix+ks[i] for every i of at, all in one allocation.

@@ -84,9 +84,11 @@ func (b *breaker) allow() (ok, probe bool) {
 
 // done records the outcome of a call that allow let through. Only failures
 // of Redis itself count (see isFailure); a miss or a server error reply is
-// a success for the breaker. A call that fails once its caller's context
-// has ended proves nothing either way: a probe that ends so lets the next
-// call probe.
+// a success for the breaker. A call its caller cancelled before Redis
+// answered proves nothing either way: a probe that ends so lets the next
+// call probe. A call that reached a deadline (the caller's or the Store's
+// timeout) is a failure: Redis did not answer in time, and counting it is
+// what lets the breaker open while Redis hangs.
 func (b *breaker) done(ctx context.Context, err error, probe bool) {
 	if probe {
 		defer func() {
@@ -95,7 +97,7 @@ func (b *breaker) done(ctx context.Context, err error, probe bool) {
 			b.mu.Unlock()
 		}()
 	}
-	if err != nil && callerGaveUp(ctx) {
+	if err != nil && callerCancelled(ctx) {
 		return // inconclusive
 	}
 	if !isFailure(ctx, err) {
@@ -124,15 +126,10 @@ func (b *breaker) done(ctx context.Context, err error, probe bool) {
 	}
 }
 
-// callerGaveUp reports whether ctx has ended or reached its deadline. The
-// deadline counts on its own: with ContextTimeoutEnabled, go-redis turns it
-// into the connection's, whose timeout may fire before ctx's own timer.
-func callerGaveUp(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
+// callerCancelled reports whether the caller cancelled ctx (rather than
+// letting its deadline pass).
+func callerCancelled(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.Canceled)
 }
 
 // setState changes the state and logs the change; b.mu is held.
@@ -149,8 +146,9 @@ func (b *breaker) setState(s BreakerState, cause error) {
 }
 
 // isFailure reports whether err says Redis (or the path to it) failed, as
-// opposed to a miss, a reply error such as WRONGTYPE, or the caller's own
-// context ending.
+// opposed to a miss, a reply error such as WRONGTYPE, or the caller
+// cancelling its call. Reaching a deadline is a failure: Redis did not
+// answer in time.
 func isFailure(ctx context.Context, err error) bool {
 	if err == nil || errors.Is(err, redis.Nil) {
 		return false
@@ -159,7 +157,7 @@ func isFailure(ctx context.Context, err error) bool {
 	if errors.As(err, &re) {
 		return false
 	}
-	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+	if callerCancelled(ctx) && errors.Is(err, context.Canceled) {
 		return false
 	}
 	return true

@@ -2,14 +2,12 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/internal/keys"
@@ -28,9 +26,11 @@ type Cache[V any] struct {
 	opts   Options[V]
 	stats  counters
 
-	group      singleflight.Group
-	waiting    atomic.Int64 // callers in loadShared, for tests
-	refreshing sync.Map     // key -> struct{}: background refreshes in flight
+	flightMu   sync.Mutex
+	flights    map[string]*flight[V] // loads in flight (see loadShared)
+	waiting    atomic.Int64          // callers in loadShared, for tests
+	refreshing sync.Map              // key -> struct{}: background refreshes in flight
+	tickets    ticketBook            // tickets of keys LookupMany reported missing, for Fill
 }
 
 // New returns the namespace of s called namespace, holding values of type V.
@@ -39,6 +39,9 @@ type Cache[V any] struct {
 func New[V any](s *Store, namespace string, opts Options[V]) (*Cache[V], error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: nil Store", ErrInvalidOptions)
+	}
+	if s.closed.Load() {
+		return nil, ErrClosed
 	}
 	if !validNamespace(namespace) {
 		return nil, fmt.Errorf("%w: %q", ErrInvalidNamespace, namespace)
@@ -105,10 +108,12 @@ func (f found[V]) staleWithin(window time.Duration, now int64) bool {
 // Redis cannot be reached.
 func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	var zero V
-	if key == "" {
+	switch {
+	case ctx.Err() != nil:
+		return zero, ctx.Err()
+	case key == "":
 		return zero, ErrEmptyKey
-	}
-	if c.s.closed.Load() {
+	case c.s.closed.Load():
 		return zero, ErrClosed
 	}
 	if e, ok := c.localEntry(key); ok {
@@ -119,6 +124,10 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 		case e.negative:
 			c.stats.negativeHits.addFor(e)
 			return zero, ErrNotFound
+		}
+	} else if c.waitOwn(ctx, key) {
+		if v, ok := c.GetLocal(key); ok {
+			return v, nil
 		}
 	}
 	if !c.s.hasRedis() {
@@ -137,7 +146,7 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 // since the caller goes on to Get or GetOrLoad, which count it. It lets a
 // wrapper answer local hits without building a loader.
 func (c *Cache[V]) GetLocal(key string) (V, bool) {
-	if e, ok := c.localEntry(key); ok && c.fresh(e) {
+	if e, ok := c.localEntry(key); ok && c.fresh(e) && !c.s.closed.Load() {
 		c.stats.localHits.addFor(e)
 		return c.out(e.value.(V)), true
 	}
@@ -205,7 +214,7 @@ func (c *Cache[V]) remoteGet(ctx context.Context, key string) (found[V], error) 
 		return found[V]{}, nil
 	}
 	if err != nil {
-		c.stats.redisErrors.Add(1)
+		c.countErr(err)
 		return found[V]{}, err
 	}
 	return c.decodeAndKeep(key, raw, tok, time.Now().UnixMilli()), nil
@@ -215,7 +224,7 @@ func (c *Cache[V]) remoteGet(ctx context.Context, key string) (found[V], error) 
 // at coherence token tok, and stores it in the local tier; now is the time
 // in unix milliseconds.
 func (c *Cache[V]) decodeAndKeep(key, raw string, tok uint64, now int64) found[V] {
-	h, v, err := codec.DecodeValueString(raw, c.opts.Codec, c.opts.MaxValueSize)
+	h, v, size, err := codec.DecodeValueStringSize(raw, c.opts.Codec, c.opts.MaxValueSize)
 	if err != nil {
 		c.stats.decodeErrors.Add(1)
 		return found[V]{}
@@ -230,13 +239,15 @@ func (c *Cache[V]) decodeAndKeep(key, raw string, tok uint64, now int64) found[V
 	if h.HardExpiry != 0 && now >= h.HardExpiry {
 		return found[V]{} // expired in transit; Redis drops it now
 	}
-	c.keepLocal(key, v, h, len(raw), now, tok)
+	c.keepLocal(key, v, h, size, now, tok)
 	return f
 }
 
 // keepLocal stores a decoded value in the local tier, to expire no later
 // than its Redis entry, unless coherence says that the Redis call that
 // produced it (started at token tok) may have been overtaken by a write.
+// size is the value's payload length once decoded (never the compressed
+// length): the entry is charged that, its key and entryOverhead.
 func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int64, tok uint64) {
 	rkey := c.prefix + key
 	if c.opts.LocalTTL < 0 || !c.s.coh.keepable(rkey, tok) {
@@ -269,20 +280,23 @@ func (c *Cache[V]) jitter(d time.Duration) time.Duration {
 	return d - time.Duration(rand.Float64()*c.opts.Jitter*float64(d))
 }
 
-// Set stores v under key in Redis and in the local tier. A value whose
-// encoding exceeds Options.MaxValueSize is ErrTooLarge and nothing is
-// written; a key holding another Redis type is ErrWrongType and is not
-// touched. When the write fails the local tier keeps no copy of the key.
+// Set stores v under key in Redis and in the local tier, last writer wins:
+// it also ends the loads in flight for key, whose values are then refused
+// (see GetOrLoad). The Store keeps v locally until a later write of key, by
+// anyone, invalidates it. A value whose encoding exceeds
+// Options.MaxValueSize is ErrTooLarge and nothing is written; a key holding
+// another Redis type is ErrWrongType and is not touched. When the write
+// fails the local tier keeps no copy of the key.
 func (c *Cache[V]) Set(ctx context.Context, key string, v V) error {
 	return c.put(ctx, []string{key}, []V{v}, 1)
 }
 
-// SetMany stores every value of items: one round trip on a single server
-// (one script call, atomic: all or none), one per node on Cluster. Every
-// value is encoded and checked before anything is written. On Cluster the
-// write is atomic per hash slot: when a key holds another Redis type, the
-// keys of its slot are not written, those of other slots may be, and the
-// error names the refused key.
+// SetMany stores every value of items as Set does: one round trip on a
+// single server (one script call, atomic: all or none), one per node on
+// Cluster. Every value is encoded and checked before anything is written.
+// On Cluster the write is atomic per hash slot: when a key holds another
+// Redis type, the keys of its slot are not written, those of other slots
+// may be, and the error names the refused key.
 func (c *Cache[V]) SetMany(ctx context.Context, items map[string]V) error {
 	ks := make([]string, 0, len(items))
 	vs := make([]V, 0, len(items))
@@ -292,11 +306,33 @@ func (c *Cache[V]) SetMany(ctx context.Context, items map[string]V) error {
 	return c.put(ctx, ks, vs, len(ks))
 }
 
+// SetNotFound records that keys have no value: negative entries living
+// Options.NegativeTTL, written as Set writes (last writer wins, ending the
+// loads in flight). Without a NegativeTTL it deletes the keys instead.
+func (c *Cache[V]) SetNotFound(ctx context.Context, ks ...string) error {
+	if c.opts.NegativeTTL <= 0 {
+		return c.Delete(ctx, ks...)
+	}
+	return c.put(ctx, ks, make([]V, len(ks)), 0)
+}
+
 // Fill writes values and, when Options.NegativeTTL is set, negative entries
 // for notFound (keys a loader found nothing for), all in one round trip (one
 // per node on Cluster), with SetMany's checks and atomicity. It is the write
-// half of a caller-driven batch load; see LookupMany.
+// half of a caller-driven batch load: LookupMany and LookupFunc take a
+// ticket on the fence of every key they report missing, and Fill writes a
+// key only under its ticket, so never over a write or delete made since the
+// lookup (nor over another fill), and never a negative entry over a value.
+// Keys without a valid ticket (not reported missing by a lookup of this
+// Cache, already filled, or looked up more than the ticket lifetime ago:
+// the longest of Options.Lease, Options.LoadTimeout and DefaultLease) are
+// refused. Refused keys are counted in Stats.FillsRefused and are not an
+// error; keys looked up while Redis was unavailable are not written either,
+// and make Fill return an error wrapping ErrUnavailable. To write whatever the key holds, use SetMany or SetNotFound.
 func (c *Cache[V]) Fill(ctx context.Context, values map[string]V, notFound []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	ks := make([]string, 0, len(values)+len(notFound))
 	vs := make([]V, 0, len(values)+len(notFound))
 	for k, v := range values {
@@ -308,12 +344,70 @@ func (c *Cache[V]) Fill(ctx context.Context, values map[string]V, notFound []str
 			ks, vs = append(ks, k), append(vs, *new(V))
 		}
 	}
-	return c.put(ctx, ks, vs, nvals)
+	if !c.s.hasRedis() {
+		return c.put(ctx, ks, vs, nvals)
+	}
+	now := time.Now().UnixMilli()
+	claims := make([]fence, 0, len(ks))
+	fks, fvs := ks[:0:0], vs[:0:0]
+	fvals, unfenced := 0, 0
+	for i, k := range ks {
+		claim, ok := c.tickets.take(k, now)
+		switch {
+		case ok && claim.field == "":
+			unfenced++ // its lookup could not take a ticket: Redis was unavailable
+			continue
+		case !ok:
+			c.stats.fillsRefused.Add(1)
+			continue
+		}
+		if i >= nvals {
+			claim.absent = true
+		} else {
+			fvals++
+		}
+		claims = append(claims, claim)
+		fks, fvs = append(fks, k), append(fvs, vs[i])
+	}
+	err := c.putFenced(ctx, fks, fvs, fvals, claims)
+	if err == nil && unfenced > 0 {
+		c.stats.degraded.Add(uint64(unfenced))
+		err = fmt.Errorf("%w: %d keys were looked up while Redis was unavailable, and are not written", ErrUnavailable, unfenced)
+	}
+	return err
 }
 
-// put encodes and writes values, ks[i] getting vs[i], and keeps them locally
-// once Redis has them. The keys from index nvals on get negative entries.
+// encoded is what put and putFenced send for one key.
+type encoded struct {
+	rkey string
+	raw  []byte
+	hdr  codec.Header
+	size int // the payload's length before compression
+}
+
+// encodeAll encodes vs for ks (negative entries from index nvals on).
+func (c *Cache[V]) encodeAll(ks []string, vs []V, nvals int, now time.Time) ([]encoded, error) {
+	out := make([]encoded, len(ks))
+	for i, k := range ks {
+		if k == "" {
+			return nil, ErrEmptyKey
+		}
+		buf, h, size, err := c.encode(vs[i], i >= nvals, now)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out[i] = encoded{rkey: c.prefix + k, raw: buf, hdr: h, size: size}
+	}
+	return out, nil
+}
+
+// put encodes and writes values, last writer wins, ks[i] getting vs[i], and
+// keeps them locally once Redis has them. The keys from index nvals on get
+// negative entries.
 func (c *Cache[V]) put(ctx context.Context, ks []string, vs []V, nvals int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if c.s.closed.Load() {
 		return ErrClosed
 	}
@@ -321,78 +415,143 @@ func (c *Cache[V]) put(ctx context.Context, ks []string, vs []V, nvals int) erro
 		return nil
 	}
 	now := time.Now()
-	rks := make([]string, len(ks))
-	args := make([]any, 0, 2*len(ks))
-	hdrs := make([]codec.Header, len(ks))
-	sizes := make([]int, len(ks))
-	for i, k := range ks {
-		if k == "" {
-			return ErrEmptyKey
-		}
-		buf, h, ttl, err := c.encode(vs[i], i >= nvals, now)
-		if err != nil {
-			return fmt.Errorf("%s: %w", k, err)
-		}
-		rks[i] = c.prefix + k
-		args = append(args, buf, strconv.FormatInt(ttl.Milliseconds(), 10))
-		hdrs[i], sizes[i] = h, len(buf)
-	}
-	tok := c.s.coh.token()
-	if err := c.writeRemote(ctx, ks, rks, args, now); err != nil {
+	enc, err := c.encodeAll(ks, vs, nvals, now)
+	if err != nil {
 		return err
-	}
-	for i, k := range ks {
-		c.keepLocal(k, vs[i], hdrs[i], sizes[i], now.UnixMilli(), tok)
-	}
-	return nil
-}
-
-// writeRemote writes to Redis, dropping the local copies first so that a
-// failed write leaves none that Redis lacks.
-func (c *Cache[V]) writeRemote(ctx context.Context, ks, rks []string, args []any, now time.Time) error {
-	for _, k := range ks {
-		c.s.local.Delete(localKey{c.id, k})
 	}
 	if !c.s.hasRedis() {
+		tok := c.s.coh.token()
+		for i, k := range ks {
+			c.keepLocal(k, vs[i], enc[i].hdr, enc[i].size, now.UnixMilli(), tok)
+		}
 		return nil
 	}
-	if c.s.Coherence() != CoherenceNone {
-		c.s.coh.lag.start(rks[0], now)
+	args := make([]any, 0, 2*len(ks))
+	rks := make([]string, len(ks))
+	for i, e := range enc {
+		rks[i] = e.rkey
+		ttl := time.Duration(e.hdr.HardExpiry-now.UnixMilli()) * time.Millisecond
+		args = append(args, e.raw, ttlArg(ttl))
 	}
-	if err := c.s.write(ctx, c.opts.Timeout, rks, args); err != nil {
-		c.stats.redisErrors.Add(1)
+	return c.writeOwn(ctx, ks, vs, enc, now, func(ctx context.Context) ([]bool, error) {
+		if err := c.s.write(ctx, c.opts.Timeout, rks, args); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	})
+}
+
+// putFenced writes loaded values (negative entries from index nvals on),
+// each under its claim on the key's fence (see fence.go), and keeps the
+// ones Redis accepted. Refused ones are counted in Stats.FillsRefused.
+func (c *Cache[V]) putFenced(ctx context.Context, ks []string, vs []V, nvals int, claims []fence) error {
+	if c.s.closed.Load() {
+		return ErrClosed
+	}
+	if len(ks) == 0 {
+		return nil
+	}
+	now := time.Now()
+	enc, err := c.encodeAll(ks, vs, nvals, now)
+	if err != nil {
 		return err
 	}
-	return nil
+	args := make([]any, 0, 5*len(ks))
+	rks := make([]string, len(ks))
+	for i, e := range enc {
+		rks[i] = e.rkey
+		absent := "0"
+		if claims[i].absent {
+			absent = "1"
+		}
+		ttl := time.Duration(e.hdr.HardExpiry-now.UnixMilli()) * time.Millisecond
+		args = append(args, claims[i].field, claims[i].value, absent, e.raw, ttlArg(ttl))
+	}
+	return c.writeOwn(ctx, ks, vs, enc, now, func(ctx context.Context) ([]bool, error) {
+		written, err := c.s.fill(ctx, c.opts.Timeout, rks, args)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range written {
+			if !w {
+				c.stats.fillsRefused.Add(1)
+			}
+		}
+		return written, nil
+	})
+}
+
+// writeOwn runs send, the write of enc to Redis (reporting which keys it
+// wrote; nil: all of them), as an own write of this Store (see own.go): it
+// drops the local copies first, registers the write for its echo, fences
+// the reads in flight once the write ends, and keeps what Redis took.
+func (c *Cache[V]) writeOwn(ctx context.Context, ks []string, vs []V, enc []encoded, now time.Time, send func(context.Context) ([]bool, error)) error {
+	regs := make([]*ownWrite, len(ks))
+	for i, k := range ks {
+		c.s.local.Delete(localKey{c.id, k})
+		if c.opts.LocalTTL >= 0 {
+			v, h, size := vs[i], enc[i].hdr, enc[i].size
+			regs[i] = c.s.own.register(enc[i].rkey, enc[i].raw, func(tok uint64) {
+				c.keepLocal(k, v, h, size, time.Now().UnixMilli(), tok)
+			})
+		}
+	}
+	if c.s.Coherence() != CoherenceNone {
+		c.s.coh.lag.start(enc[0].rkey, now)
+	}
+	tok := c.s.coh.token()
+	written, err := send(ctx)
+	if err != nil {
+		c.countErr(err)
+	}
+	for i, k := range ks {
+		ok := err == nil && (written == nil || written[i])
+		if written != nil && !written[i] {
+			c.s.own.written(regs[i], false) // refused: Redis holds something else
+			continue
+		}
+		ktok, keep := c.s.coh.wrote(enc[i].rkey, tok) // in doubt (err) too: fence and drop
+		c.s.own.written(regs[i], ok)
+		if ok && keep {
+			c.keepLocal(k, vs[i], enc[i].hdr, enc[i].size, now.UnixMilli(), ktok)
+		}
+	}
+	return err
 }
 
 // encode builds the envelope for v (or a negative entry) written at now and
-// returns it with its header and Redis TTL.
-func (c *Cache[V]) encode(v V, neg bool, now time.Time) ([]byte, codec.Header, time.Duration, error) {
+// returns it with its header and the payload's length before compression.
+// The header's hard expiry is the Redis entry's.
+func (c *Cache[V]) encode(v V, neg bool, now time.Time) ([]byte, codec.Header, int, error) {
 	ms := now.UnixMilli()
 	var h codec.Header
-	var ttl time.Duration
 	if neg {
-		ttl = c.jitter(c.opts.NegativeTTL)
+		ttl := max(c.jitter(c.opts.NegativeTTL), time.Millisecond)
 		h = codec.Header{Flags: codec.FlagNegative, SoftExpiry: ms + ttl.Milliseconds(), HardExpiry: ms + ttl.Milliseconds()}
-		return codec.AppendHeader(nil, h), h, ttl, nil
+		return codec.AppendHeader(nil, h), h, 0, nil
 	}
 	fresh := c.jitter(c.opts.TTL)
-	ttl = fresh + max(c.opts.StaleWhileRevalidate, c.opts.StaleIfError)
+	ttl := max(fresh+max(c.opts.StaleWhileRevalidate, c.opts.StaleIfError), time.Millisecond)
 	h = codec.Header{SoftExpiry: ms + fresh.Milliseconds(), HardExpiry: ms + ttl.Milliseconds()}
 	buf := codec.AppendHeader(make([]byte, 0, 64), h)
 	buf, err := c.opts.Codec.Append(buf, v)
 	if err != nil {
 		return nil, h, 0, err
 	}
-	if n := len(buf) - codec.HeaderSize; n > c.opts.MaxValueSize {
+	n := len(buf) - codec.HeaderSize
+	if n > c.opts.MaxValueSize {
 		return nil, h, 0, fmt.Errorf("%w: %d bytes encoded, limit %d", ErrTooLarge, n, c.opts.MaxValueSize)
 	}
-	return codec.Seal(buf, 0, c.opts.CompressAbove), h, ttl, nil
+	return codec.Seal(buf, 0, c.opts.CompressAbove), h, n, nil
 }
 
-// Delete removes keys from both tiers (one round trip per node).
+// Delete removes keys from both tiers (one round trip per node), last
+// writer wins: it also ends the loads in flight for the keys, whose values
+// are then refused (see GetOrLoad).
 func (c *Cache[V]) Delete(ctx context.Context, ks ...string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if c.s.closed.Load() {
 		return ErrClosed
 	}
@@ -410,8 +569,13 @@ func (c *Cache[V]) Delete(ctx context.Context, ks ...string) error {
 	if !c.s.hasRedis() {
 		return nil
 	}
-	if err := c.s.del(ctx, c.opts.Timeout, rks); err != nil {
-		c.stats.redisErrors.Add(1)
+	tok := c.s.coh.token()
+	err := c.s.del(ctx, c.opts.Timeout, rks)
+	for _, rk := range rks {
+		c.s.coh.wrote(rk, tok) // fence the reads in flight, failed or not
+	}
+	if err != nil {
+		c.countErr(err)
 		return err
 	}
 	return nil
@@ -421,6 +585,9 @@ func (c *Cache[V]) Delete(ctx context.Context, ks ...string) error {
 // Redis with SCAN and UNLINK on every master (never KEYS or FLUSHALL).
 // Entries written while Clear runs may survive it.
 func (c *Cache[V]) Clear(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if c.s.closed.Load() {
 		return ErrClosed
 	}
@@ -433,7 +600,17 @@ func (c *Cache[V]) Clear(ctx context.Context) error {
 		err = c.s.publishClear(ctx, c.opts.Timeout, c.ns)
 	}
 	if err != nil {
-		c.stats.redisErrors.Add(1)
+		c.countErr(err)
 	}
 	return err
+}
+
+// countErr counts a failed Redis call: as a Redis error, or as a call the
+// open breaker skipped.
+func (c *Cache[V]) countErr(err error) {
+	if errors.Is(err, errSkipped) {
+		c.stats.breakerSkips.Add(1)
+	} else {
+		c.stats.redisErrors.Add(1)
+	}
 }

@@ -97,6 +97,9 @@ type coherence struct {
 
 	lag lagRecorder
 
+	decided    chan struct{} // closed once mode is decided
+	decideOnce sync.Once
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -109,9 +112,10 @@ func newCoherence(s *Store, want Coherence) *coherence {
 		seed:    maphash.MakeSeed(),
 		changed: make(chan struct{}),
 		waiters: make(map[string]map[chan struct{}]struct{}),
+		decided: make(chan struct{}),
 	}
 	if s.rdb == nil || want == CoherenceNone {
-		c.mode.Store(int32(CoherenceNone))
+		c.setMode(CoherenceNone)
 		return c
 	}
 	c.down.Store(1) // undecided
@@ -127,10 +131,49 @@ func newCoherence(s *Store, want Coherence) *coherence {
 	return c
 }
 
+// closedDown is added to the count of connections down when the Store
+// closes: from then on nothing is keepable and the Store is not coherent,
+// whatever the connections do as they stop.
+const closedDown = 1 << 30
+
+// close stops the invalidation connections for good; Store.Close has
+// added closedDown already.
 func (c *coherence) close() {
 	if c.cancel != nil {
 		c.cancel()
 		c.wg.Wait()
+	}
+	c.flush()
+	c.stateMu.Lock()
+	close(c.changed) // waitUp sees the Store closed
+	c.changed = make(chan struct{})
+	c.stateMu.Unlock()
+}
+
+// setMode records the mode decided.
+func (c *coherence) setMode(m Coherence) {
+	c.mode.Store(int32(m))
+	c.decideOnce.Do(func() { close(c.decided) })
+}
+
+// awaitMode waits, when writes may have to announce their keys (the mode
+// is undecided and may turn out to be pub/sub), until the mode is decided:
+// a write made before would announce nothing, and other Stores would keep
+// the old value. It returns ctx's error when ctx ends first.
+func (c *coherence) awaitMode(ctx context.Context) error {
+	if c.want == CoherenceTracking || c.want == CoherenceNone {
+		return nil
+	}
+	select {
+	case <-c.decided:
+		return nil
+	default:
+	}
+	select {
+	case <-c.decided:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -147,22 +190,63 @@ func (c *coherence) bucket(rkey string) int {
 	return int(maphash.String(c.seed, rkey) & (markBuckets - 1))
 }
 
-// invalidateKey records an invalidation of a Redis key and drops the local
-// copies it names.
+// invalidateKey records an invalidation of a Redis key from the stream and
+// drops the local copies it names.
 func (c *coherence) invalidateKey(rkey string) {
 	c.invalidations.Add(1)
 	c.lag.end(rkey)
+	c.fence(rkey)
+	c.s.own.echo(rkey)
+	c.wake(rkey)
+}
+
+// fence makes fills of rkey that started before it unkeepable, and drops
+// the local copies of rkey: cache entries and Near entries.
+func (c *coherence) fence(rkey string) uint64 {
 	seq := c.seq.Add(1)
 	m := &c.marks[c.bucket(rkey)]
 	for old := m.Load(); old < seq && !m.CompareAndSwap(old, seq); old = m.Load() {
 	}
+	c.dropLocal(rkey)
+	return seq
+}
+
+// dropLocal deletes the local copies of rkey.
+func (c *coherence) dropLocal(rkey string) {
 	if ns, key, ok := c.split(rkey); ok {
 		for _, id := range c.s.namespaceIDs(ns) {
 			c.s.local.Delete(localKey{id, key})
 		}
 	}
-	c.s.invalidateNear(rkey)
+	if e, ok := c.s.local.Get(localKey{c.s.nearVersions, rkey}); ok {
+		e.value.(*nearVersion).n.Add(1)
+		c.s.local.Delete(localKey{c.s.nearVersions, rkey})
+	}
+}
+
+// wrote records that this Store wrote (or deleted, or tried to) rkey, with a
+// call that started at token t, once that call has ended. Like an
+// invalidation it fences the reads in flight and drops the local copies.
+// It returns the token under which the writer may keep the value it wrote,
+// and whether it may: not if anything else invalidated the key's bucket, or
+// flushed, since t, nor while a stream is down.
+func (c *coherence) wrote(rkey string, t uint64) (uint64, bool) {
+	seq := c.seq.Add(1)
+	m := &c.marks[c.bucket(rkey)]
+	ok := false
+	for {
+		old := m.Load()
+		if old >= seq {
+			break // a later fence won the race: in doubt
+		}
+		if m.CompareAndSwap(old, seq) {
+			ok = old <= t
+			break
+		}
+	}
+	c.dropLocal(rkey)
 	c.wake(rkey)
+	return seq, ok && c.flushed.Load() <= t && c.down.Load() == 0
 }
 
 // split parses "<prefix><namespace>:<key>".
@@ -179,6 +263,7 @@ func (c *coherence) split(rkey string) (ns, key string, ok bool) {
 func (c *coherence) flush() {
 	c.flushed.Store(c.seq.Add(1))
 	c.s.local.Purge()
+	c.s.own.forgetAll()
 	c.lag.reset()
 	c.wakeAll()
 }
@@ -207,8 +292,11 @@ func (c *coherence) waitUp(ctx context.Context) error {
 		c.stateMu.Lock()
 		ch := c.changed
 		c.stateMu.Unlock()
-		if c.down.Load() == 0 {
+		switch d := c.down.Load(); {
+		case d == 0:
 			return nil
+		case d >= closedDown:
+			return ErrClosed
 		}
 		select {
 		case <-ch:

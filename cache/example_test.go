@@ -67,7 +67,7 @@ func ExampleCache_LookupFunc() {
 	names, _ := cache.New(store, "example-lookupfunc", cache.Options[string]{NegativeTTL: time.Minute})
 	_ = names.Set(ctx, "a", "Ada")
 	_ = names.Set(ctx, "c", "Grace")
-	_ = names.Fill(ctx, nil, []string{"b"}) // b is known to have no value
+	_ = names.SetNotFound(ctx, "b") // b is known to have no value
 
 	ranked := []string{"c", "b", "a", "d"}
 	out := make([]string, len(ranked))

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,13 +147,21 @@ func TestBlackholedRedis(t *testing.T) {
 
 // TestBreakerProbeCancelled: a half-open breaker's probe that its caller
 // cancels proves nothing, so the breaker neither closes nor reopens, and
-// the next call probes; only an answer from Redis closes it.
+// the next call probes; a probe that reaches its caller's deadline is a
+// failure (Redis did not answer) and reopens it; only an answer from Redis
+// closes it.
 func TestBreakerProbeCancelled(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	proxy := faultproxy.Start(t, srv.Addr)
 	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr, MaxRetries: -1, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = rdb.Close() })
+	var onSend atomic.Pointer[context.CancelFunc]
+	rdb.AddHook(sendHook(func() {
+		if cancel := onSend.Load(); cancel != nil {
+			(*cancel)()
+		}
+	}))
 	s := newStore(t, rdb, StoreOptions{BreakerFailures: 2, BreakerCoolDown: 10 * time.Millisecond})
 	c := newCache(t, s, Options[string]{Timeout: 100 * time.Millisecond})
 	proxy.Blackhole()
@@ -162,20 +171,40 @@ func TestBreakerProbeCancelled(t *testing.T) {
 	}
 	cancelledGet := func() {
 		t.Helper()
-		cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond) // ends before Options.Timeout
+		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
+		onSend.Store(&cancel) // the caller gives up as the command goes out
+		defer onSend.Store(nil)
 		_, err := c.Get(cctx, "cold")
 		require.Error(t, err)
 		require.NotEqual(t, BreakerClosed, s.Breaker(), "a cancelled probe closed the breaker")
 	}
-	// Once the cool-down has passed, a call probes; its caller gives up first.
+	// Once the cool-down has passed, a call probes; its caller cancels it.
 	eventually(t, func() bool { cancelledGet(); return s.Breaker() == BreakerHalfOpen }, "no probe after the cool-down")
 	for range 3 {
 		cancelledGet() // each is a probe again, not refused as a second one
 		require.Equal(t, BreakerHalfOpen, s.Breaker())
 	}
+	// A probe that runs into its caller's deadline is a failure.
+	dctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	_, err := c.Get(dctx, "cold")
+	cancel()
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.Equal(t, BreakerOpen, s.Breaker(), "a probe Redis did not answer left the breaker half-open")
 
 	proxy.Heal()
 	eventually(t, func() bool { _, err := c.Get(ctx, "cold"); return errors.Is(err, ErrNotFound) }, "Redis is not used again")
 	require.Equal(t, BreakerClosed, s.Breaker())
+}
+
+// sendHook is a go-redis hook that calls fn as each command or pipeline
+// is about to be sent.
+type sendHook func()
+
+func (h sendHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h sendHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h(); return next(ctx, cmd) }
+}
+func (h sendHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h(); return next(ctx, cmds) }
 }

@@ -4,18 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"time"
 )
 
 // GetOrLoad returns the value for key: from the local tier, else from Redis,
-// else from load, whose result is stored in both tiers. Concurrent calls for
-// the same key in this process share one load (golang.org/x/sync/singleflight):
+// else from load, whose result is written to Redis and kept in the local
+// tier. Concurrent calls for the same key in this process share one load:
 //
 //   - The load runs under a context detached from any one caller (values kept,
 //     cancellation dropped), bounded by Options.LoadTimeout; a caller whose
 //     context ends returns ctx.Err() at once while the load goes on for the
-//     others.
+//     others, and a caller that gives up costs nothing once it has returned.
 //   - A panic in load is re-raised in every waiting caller; runtime.Goexit in
 //     load makes every waiting caller Goexit. The key is not poisoned: the
 //     next call loads again.
@@ -25,15 +24,24 @@ import (
 //   - After a value's TTL, within Options.StaleWhileRevalidate, the stale
 //     value is returned at once and refreshed once in the background; within
 //     Options.StaleIfError, a failing load returns the stale value.
+//   - A load's value never goes back in time: it is written only if nothing
+//     wrote or deleted the key since the load began, and under the lease
+//     only while the lease is still this load's (see Options.Lease); a
+//     negative entry only where the key is still absent. A refused value is
+//     returned to the callers, counted in Stats.FillsRefused, and kept
+//     nowhere.
 //   - When Redis is unavailable the loader's value is returned (and kept out
 //     of the local tier, which never holds what Redis lacks); the stats count
 //     it. A value too large to store is returned together with an error
 //     wrapping ErrTooLarge.
 //
 // A key holding another Redis type is ErrWrongType and load is not called.
+// A done ctx returns ctx.Err() before anything else.
 func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.Context) (V, error)) (V, error) {
 	var zero V
 	switch {
+	case ctx.Err() != nil:
+		return zero, ctx.Err()
 	case key == "":
 		return zero, ErrEmptyKey
 	case load == nil:
@@ -55,6 +63,10 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 			c.refresh(ctx, key, load)
 			return c.out(f.v), nil
 		}
+	} else if c.waitOwn(ctx, key) {
+		if v, ok := c.GetLocal(key); ok {
+			return v, nil
+		}
 	}
 	v, err := c.loadShared(ctx, key, load)
 	if err != nil && !errors.Is(err, ErrTooLarge) {
@@ -63,66 +75,27 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 	return c.out(v), err
 }
 
-// outcome carries a shared load's result, or its panic or Goexit, from the
-// goroutine that waits in singleflight to the caller.
-type outcome[V any] struct {
-	v        V
-	err      error
-	panicked any
-	goexit   bool
-}
-
-// loadShared runs fill once per key across concurrent callers. Each caller
-// waits for the shared call in a goroutine of its own so that it can give up
-// when its context ends; that goroutine catches the panic or Goexit that
-// singleflight re-raises in waiters and hands it to the caller.
-func (c *Cache[V]) loadShared(ctx context.Context, key string, load func(context.Context) (V, error)) (V, error) {
-	ch := make(chan outcome[V], 1)
-	go func() {
-		returned := false
-		defer func() {
-			if !returned {
-				p := recover() // nil when load called runtime.Goexit
-				ch <- outcome[V]{panicked: p, goexit: p == nil}
-			}
-		}()
-		ran := false
-		c.waiting.Add(1)
-		defer c.waiting.Add(-1)
-		res, err, _ := c.group.Do(key, func() (any, error) {
-			ran = true
-			return c.fill(ctx, key, load, true)
-		})
-		if !ran {
-			c.stats.sharedLoads.Add(1)
-		}
-		v, _ := res.(V)
-		returned = true
-		ch <- outcome[V]{v: v, err: err}
-	}()
-	select {
-	case o := <-ch:
-		if o.goexit {
-			runtime.Goexit()
-		}
-		if o.panicked != nil {
-			panic(o.panicked)
-		}
-		return o.v, o.err
-	case <-ctx.Done():
-		var zero V
-		return zero, ctx.Err()
+// waitOwn waits, when this Store's own write of key is being checked after
+// its echo (see own.go), for the check to settle, so that a read right
+// after an own write finds it kept; it reports whether it waited.
+func (c *Cache[V]) waitOwn(ctx context.Context, key string) bool {
+	if c.s.own == nil || c.s.own.n.Load() == 0 || c.opts.LocalTTL < 0 {
+		return false
 	}
+	return c.s.own.wait(ctx, c.prefix+key)
 }
 
 // refresh reloads key in the background unless a refresh of it is already
-// running. It runs under a context detached from the caller's, which has
-// its answer already.
+// running or the Store is closing. It runs under a context detached from
+// the caller's, which has its answer already.
 func (c *Cache[V]) refresh(ctx context.Context, key string, load func(context.Context) (V, error)) {
 	if _, running := c.refreshing.LoadOrStore(key, struct{}{}); running {
 		return
 	}
-	c.s.bg.Add(1)
+	if !c.s.startBackground() {
+		c.refreshing.Delete(key)
+		return
+	}
 	go func() {
 		defer c.s.bg.Done()
 		defer c.refreshing.Delete(key)
@@ -132,83 +105,155 @@ func (c *Cache[V]) refresh(ctx context.Context, key string, load func(context.Co
 				c.s.opts.Logger.Error("tiercache: background refresh panicked", "namespace", c.ns, "key", key, "panic", p)
 			}
 		}()
-		if _, err := c.fill(ctx, key, load, false); err != nil && !errors.Is(err, ErrNotFound) {
+		if _, err := c.fill(context.WithoutCancel(ctx), key, load, false); err != nil && !errors.Is(err, ErrNotFound) {
 			c.s.opts.Logger.Warn("tiercache: background refresh failed", "namespace", c.ns, "key", key, "error", err)
 		}
 	}()
 }
 
-// fill checks Redis, then loads and stores. With serveStale, a value in
-// its stale-while-revalidate window is returned and refreshed in the
+// fill reads Redis, then loads under the key's fence and writes what it
+// loaded (see fence.go). With serveStale, a value in its
+// stale-while-revalidate window is returned and refreshed in the
 // background instead of being loaded now.
 func (c *Cache[V]) fill(ctx context.Context, key string, load func(context.Context) (V, error), serveStale bool) (V, error) {
 	var zero V
-	// Detached: this call serves every waiter, not only the one whose
-	// context started it.
-	ctx = context.WithoutCancel(ctx)
 	var fallback found[V] // a stale value for stale-if-error
-	degraded := false
-	if c.s.hasRedis() {
-		f, err := c.remoteGet(ctx, key)
-		now := time.Now().UnixMilli()
+	if f, ok := c.localGet(key); ok && f.state == stale {
+		fallback = f
+	}
+	if !c.s.hasRedis() {
+		c.stats.misses.Add(1)
+		v, err := c.runLoader(ctx, load)
+		return c.loaded(ctx, key, v, err, fallback, nil)
+	}
+	claim := ticketFence(newToken())
+	if c.opts.Lease > 0 {
+		claim = leaseFence(newToken())
+	}
+	rkey := c.prefix + key
+	missed, force := false, false
+	for {
+		var wake <-chan struct{}
+		stop := func() {}
+		if claim.field == fenceField {
+			wake, stop = c.s.coh.watch(rkey, c.s.fenceKey(rkey))
+		}
+		tok := c.s.coh.token()
+		raw, present, taken, err := c.readOrFence(ctx, key, claim, c.fenceTTL(), force)
+		if err != nil {
+			stop()
+			if errors.Is(err, ErrWrongType) {
+				return zero, err
+			}
+			c.countErr(err)
+			// Redis unavailable: load without it; nothing is written or kept.
+			if !missed {
+				c.stats.misses.Add(1)
+			}
+			v, err := c.runLoader(ctx, load)
+			if err == nil {
+				c.stats.degraded.Add(1)
+			}
+			return c.loaded(ctx, key, v, err, fallback, nil)
+		}
+		var f found[V]
+		if present {
+			f = c.decodeAndKeep(key, raw, tok, time.Now().UnixMilli())
+		}
 		switch {
-		case errors.Is(err, ErrWrongType):
-			return zero, err
-		case err != nil:
-			degraded = true // Redis unavailable: load without it
-		case f.state == fresh:
+		case f.state == fresh || f.state == negative:
+			stop()
+			if taken { // the server's clock saw it stale, ours does not
+				c.releaseFence(ctx, key, claim)
+			}
+			if f.state == negative {
+				c.stats.negativeHits.Add(1)
+				return zero, ErrNotFound
+			}
 			c.stats.remoteHits.Add(1)
 			return f.v, nil
-		case f.state == negative:
-			c.stats.negativeHits.Add(1)
-			return zero, ErrNotFound
-		case serveStale && f.staleWithin(c.opts.StaleWhileRevalidate, now):
+		case f.state == stale && serveStale && f.staleWithin(c.opts.StaleWhileRevalidate, time.Now().UnixMilli()):
+			stop()
+			if taken {
+				c.releaseFence(ctx, key, claim)
+			}
 			c.stats.staleServed.Add(1)
 			c.refresh(ctx, key, load)
 			return f.v, nil
 		case f.state == stale:
 			fallback = f
 		}
-	}
-	if fallback.state != stale {
-		if f, ok := c.localGet(key); ok && f.state == stale {
-			fallback = f
+		if !missed {
+			missed = true
+			c.stats.misses.Add(1)
 		}
-	}
-	c.stats.misses.Add(1)
-	if c.opts.Lease > 0 && c.s.hasRedis() && !degraded {
-		r, err := c.loadWithLease(ctx, key, load)
-		switch r.how {
-		case leaseFound:
-			if err != nil {
-				return zero, err
-			}
-			if r.found.state == negative {
-				c.stats.negativeHits.Add(1)
-				return zero, ErrNotFound
-			}
-			c.stats.remoteHits.Add(1)
-			return r.found.v, nil
-		case leaseLoaded:
-			defer r.release() // after the value is stored: waiters then find it
-			return c.loaded(ctx, key, r.v, err, fallback)
+		if taken {
+			stop()
+			claim.absent = !present
+			return c.loadFenced(ctx, key, load, claim, fallback)
 		}
+		if present && !force {
+			// Settled for the server's clock, stale or unreadable here:
+			// take the fence anyway.
+			stop()
+			force = true
+			continue
+		}
+		// Another process holds the lease: wait for its value, or for the
+		// lease to end.
+		c.stats.leaseWaits.Add(1)
+		t := time.NewTimer(leasePoll)
+		select {
+		case <-wake:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			stop()
+			return zero, ctx.Err()
+		}
+		t.Stop()
+		stop()
 	}
-	v, err := c.runLoader(ctx, load)
-	return c.loaded(ctx, key, v, err, fallback)
 }
 
-// loaded turns a load's outcome into fill's answer: a value is stored, a
-// loader's ErrNotFound becomes a negative entry (with NegativeTTL), and
-// other errors may be answered with a stale value (StaleIfError).
-func (c *Cache[V]) loaded(ctx context.Context, key string, v V, err error, fallback found[V]) (V, error) {
+// loadFenced runs the loader under claim, already taken on key's fence,
+// and writes its outcome under the fence. A panic or Goexit in the loader
+// gives the claim back on the way out.
+func (c *Cache[V]) loadFenced(ctx context.Context, key string, load func(context.Context) (V, error), claim fence, fallback found[V]) (V, error) {
+	returned := false
+	defer func() {
+		if !returned {
+			c.releaseFence(ctx, key, claim)
+		}
+	}()
+	v, err := c.runLoader(ctx, load)
+	returned = true
+	return c.loaded(ctx, key, v, err, fallback, &claim)
+}
+
+// loaded turns a load's outcome into fill's answer: a value is written
+// under the load's claim on the fence (nil: no Redis to write to, or none
+// to use), a loader's ErrNotFound becomes a negative entry (with
+// NegativeTTL), and other errors may be answered with a stale value
+// (StaleIfError). A claim not used for a write is given back.
+func (c *Cache[V]) loaded(ctx context.Context, key string, v V, err error, fallback found[V], claim *fence) (V, error) {
 	var zero V
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			if c.opts.NegativeTTL > 0 {
-				_ = c.put(ctx, []string{key}, []V{zero}, 0) // failure counted; the answer stands
+			switch {
+			case c.opts.NegativeTTL > 0 && claim != nil:
+				neg := *claim
+				neg.absent = true // a negative entry goes only where nothing is
+				_ = c.storeLoaded(ctx, []string{key}, []V{zero}, 0, []fence{neg}, true)
+			case c.opts.NegativeTTL > 0:
+				_ = c.storeLoaded(ctx, []string{key}, []V{zero}, 0, nil, false)
+			case claim != nil:
+				c.releaseFence(ctx, key, *claim)
 			}
 			return zero, err
+		}
+		if claim != nil {
+			c.releaseFence(ctx, key, *claim)
 		}
 		c.stats.loadErrors.Add(1)
 		if fallback.staleWithin(c.opts.StaleIfError, time.Now().UnixMilli()) {
@@ -217,7 +262,10 @@ func (c *Cache[V]) loaded(ctx context.Context, key string, v V, err error, fallb
 		}
 		return zero, err
 	}
-	return v, c.storeLoaded(ctx, []string{key}, []V{v}, 1)
+	if claim == nil {
+		return v, c.storeLoaded(ctx, []string{key}, []V{v}, 1, nil, false)
+	}
+	return v, c.storeLoaded(ctx, []string{key}, []V{v}, 1, []fence{*claim}, true)
 }
 
 // runLoader runs a loader under Options.LoadTimeout and counts it.
@@ -237,12 +285,19 @@ func (c *Cache[V]) loadContext(ctx context.Context) (context.Context, context.Ca
 }
 
 // storeLoaded writes loaded values (and negative entries from index nvals
-// on). Redis being unavailable is not the caller's error (the values are
-// good; the stats count the degradation); anything else, such as
-// ErrTooLarge, is returned.
-func (c *Cache[V]) storeLoaded(ctx context.Context, ks []string, vs []V, nvals int) error {
-	err := c.put(ctx, ks, vs, nvals)
-	if errors.Is(err, ErrUnavailable) {
+// on) under their claims, or, with fenced false, only keeps them locally:
+// a local-only Store, or Redis unavailable. Redis being unavailable or the
+// Store closing is not the caller's error (the values are good; the stats
+// count the degradation); anything else, such as ErrTooLarge, is returned.
+func (c *Cache[V]) storeLoaded(ctx context.Context, ks []string, vs []V, nvals int, claims []fence, fenced bool) error {
+	var err error
+	switch {
+	case fenced:
+		err = c.putFenced(ctx, ks, vs, nvals, claims)
+	case !c.s.hasRedis():
+		err = c.put(ctx, ks, vs, nvals)
+	}
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrClosed) {
 		c.stats.degraded.Add(1)
 		return nil
 	}
@@ -262,13 +317,16 @@ func (c *Cache[V]) storeLoaded(ctx context.Context, ks []string, vs []V, nvals i
 // unavailable the batch degrades to load as GetOrLoad does. Batch loads are
 // not shared between concurrent calls.
 func (c *Cache[V]) GetManyOrLoad(ctx context.Context, ks []string, load func(ctx context.Context, missing []string) (map[string]V, error)) (map[string]V, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if load == nil {
 		return nil, ErrNilLoader
 	}
 	out := make(map[string]V, len(ks))
 	var missing []string
 	stales := make(map[string]found[V])
-	_, err := c.lookupMany(ctx, ks, func(k string, f found[V]) {
+	_, err := c.lookupMany(ctx, ks, false, func(k string, f found[V]) {
 		switch f.state {
 		case fresh:
 			out[k] = c.out(f.v)
@@ -285,6 +343,15 @@ func (c *Cache[V]) GetManyOrLoad(ctx context.Context, ks []string, load func(ctx
 	}
 	if len(missing) == 0 {
 		return out, nil
+	}
+	// The fence: a ticket on every missing key before the load runs.
+	fenced := err == nil && c.s.hasRedis()
+	token := newToken()
+	if fenced {
+		if terr := c.takeTickets(ctx, missing, token); terr != nil {
+			c.countErr(terr)
+			fenced = false
+		}
 	}
 	loaded, err := c.runLoaderMany(ctx, missing, load)
 	if err != nil {
@@ -319,7 +386,17 @@ func (c *Cache[V]) GetManyOrLoad(ctx context.Context, ks []string, load func(ctx
 			}
 		}
 	}
-	return out, c.storeLoaded(ctx, wks, wvs, nvals)
+	if !fenced && c.s.hasRedis() {
+		c.stats.degraded.Add(uint64(nvals))
+		return out, nil
+	}
+	claims := make([]fence, len(wks))
+	for i, k := range wks {
+		claims[i] = ticketFence(token)
+		_, wasStale := stales[k]
+		claims[i].absent = !wasStale || i >= nvals
+	}
+	return out, c.storeLoaded(ctx, wks, wvs, nvals, claims, fenced)
 }
 
 func (c *Cache[V]) runLoaderMany(ctx context.Context, missing []string, load func(context.Context, []string) (map[string]V, error)) (map[string]V, error) {

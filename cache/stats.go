@@ -19,6 +19,8 @@ type Stats struct {
 	StaleServed  uint64 // stale values returned (stale-while-revalidate, stale-if-error)
 	DecodeErrors uint64 // Redis values that could not be decoded (read as misses)
 	RedisErrors  uint64 // failed Redis calls
+	BreakerSkips uint64 // Redis calls the open breaker skipped (not in RedisErrors)
+	FillsRefused uint64 // loaded values Redis refused: the key was written, deleted or filled since the load began (see GetOrLoad)
 	Degraded     uint64 // loaded values returned without being stored because Redis was unavailable
 	LeaseWaits   uint64 // times a load waited on another process's lease
 
@@ -46,6 +48,7 @@ type counters struct {
 	remoteHits, misses                              atomic.Uint64
 	loads, loadErrors, sharedLoads, staleServed     atomic.Uint64
 	decodeErrors, redisErrors, degraded, leaseWaits atomic.Uint64
+	breakerSkips, fillsRefused                      atomic.Uint64
 }
 
 // stripeBits is log2 of the number of cells of a stripedCounter.
@@ -93,7 +96,7 @@ func (c *Cache[V]) Stats() Stats {
 	return Stats{
 		LeaseWaits:         c.stats.leaseWaits.Load(),
 		Coherence:          c.s.Coherence(),
-		Coherent:           c.s.coh.down.Load() == 0,
+		Coherent:           c.s.coh.down.Load() == 0 && !c.s.closed.Load(),
 		Invalidations:      c.s.coh.invalidations.Load(),
 		Resyncs:            c.s.coh.resyncs.Load(),
 		InvalidationLagP50: p50,
@@ -109,6 +112,8 @@ func (c *Cache[V]) Stats() Stats {
 		StaleServed:        c.stats.staleServed.Load(),
 		DecodeErrors:       c.stats.decodeErrors.Load(),
 		RedisErrors:        c.stats.redisErrors.Load(),
+		BreakerSkips:       c.stats.breakerSkips.Load(),
+		FillsRefused:       c.stats.fillsRefused.Load(),
 		Degraded:           c.stats.degraded.Load(),
 		Breaker:            c.s.Breaker(),
 		Evictions:          ls.Evictions,

@@ -17,12 +17,6 @@ import (
 	"github.com/tiercache/tiercache/lrutier"
 )
 
-//go:embed set.lua
-var setLua string
-
-// setScript writes entries without overwriting keys of another type.
-var setScript = redis.NewScript(setLua)
-
 // entryOverhead approximates the memory an entry costs beyond its encoded
 // value and key: the entry struct, the boxed value and the LRU bookkeeping.
 const entryOverhead = 128
@@ -36,22 +30,31 @@ const entryOverhead = 128
 // tier alone, bounded by their TTLs and the budget, and nothing is shared
 // between processes.
 type Store struct {
-	rdb     redis.UniversalClient
-	cluster bool
-	opts    StoreOptions
-	local   *lrutier.Tier[localKey, *entry]
-	brk     *breaker
-	coh     *coherence
-	clock   *coarseClock
+	rdb          redis.UniversalClient
+	cluster      bool
+	boundCalls   bool // the client does not bound commands by their context: see roundTrip
+	prefixTagged bool // the prefix holds a hash tag: see fenceKey
+	opts         StoreOptions
+	local        *lrutier.Tier[localKey, *entry]
+	brk          *breaker
+	coh          *coherence
+	own          *ownWrites // nil without coherence: no echo comes
+	clock        *coarseClock
+	loaded       [scriptCount]atomic.Bool // see scriptLoaded
+	loadedOn     sync.Map                 // scriptOnNode -> struct{}: see scriptLoaded
 
-	nearMu sync.RWMutex
-	nears  []nearInvalidator
+	nearVersions uint32 // the local tier's namespace of Near key versions
 
 	nsMu   sync.RWMutex
 	nsIDs  map[string][]uint32 // namespace name -> ids of its Caches (copied on write)
 	nextNS atomic.Uint32
-	bg     sync.WaitGroup // background refreshes
-	closed atomic.Bool
+
+	closed   atomic.Bool
+	bgMu     sync.Mutex // guards bgClosed and bg.Add
+	bgClosed bool
+	bg       sync.WaitGroup     // background refreshes
+	stop     context.CancelFunc // ends the Store's own goroutines
+	tasks    sync.WaitGroup
 }
 
 // localKey names an entry in the shared local tier: a namespace id and the
@@ -77,10 +80,13 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{rdb: rdb, opts: opts, nsIDs: make(map[string][]uint32)}
-	if _, ok := rdb.(*redis.ClusterClient); ok {
-		s.cluster = true
+	tagged, valid := prefixHashTag(opts.Prefix)
+	if !valid {
+		return nil, fmt.Errorf("%w: Prefix %q has a '{' that starts no hash tag", ErrInvalidOptions, opts.Prefix)
 	}
+	s := &Store{rdb: rdb, opts: opts, prefixTagged: tagged, nsIDs: make(map[string][]uint32)}
+	_, s.cluster = rdb.(*redis.ClusterClient)
+	s.boundCalls = rdb != nil && !contextTimeouts(rdb)
 	seed := maphash.MakeSeed()
 	s.clock = startClock()
 	s.local = lrutier.New(lrutier.Options[localKey, *entry]{
@@ -91,9 +97,41 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 			return maphash.String(seed, k.key) ^ uint64(k.ns)*0x9e3779b97f4a7c15
 		},
 	})
+	s.nearVersions = s.nextNS.Add(1)
 	s.brk = newBreaker(opts.BreakerFailures, opts.BreakerCoolDown, opts.Logger)
+	// The Store's own goroutines live until Close; no caller's context
+	// bounds them.
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	if rdb != nil && opts.Coherence != CoherenceNone {
+		s.own = newOwnWrites(s)
+		s.goTask(func() { s.own.run(ctx) })
+	}
 	s.coh = newCoherence(s, opts.Coherence)
 	return s, nil
+}
+
+// goTask runs fn in a goroutine that Close waits for.
+func (s *Store) goTask(fn func()) {
+	s.tasks.Add(1)
+	go func() {
+		defer s.tasks.Done()
+		fn()
+	}()
+}
+
+// contextTimeouts reports whether rdb's commands end at their context's
+// deadline (go-redis's ContextTimeoutEnabled).
+func contextTimeouts(rdb redis.UniversalClient) bool {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
 }
 
 // register gives a new Cache of namespace ns its id.
@@ -103,15 +141,6 @@ func (s *Store) register(ns string) uint32 {
 	s.nsIDs[ns] = append(slices.Clip(s.nsIDs[ns]), id)
 	s.nsMu.Unlock()
 	return id
-}
-
-// invalidateNear passes an invalidated Redis key to every Near.
-func (s *Store) invalidateNear(rkey string) {
-	s.nearMu.RLock()
-	defer s.nearMu.RUnlock()
-	for _, n := range s.nears {
-		n.invalidate(rkey)
-	}
 }
 
 // namespaceIDs returns the ids of namespace ns's Caches; the slice is
@@ -130,7 +159,13 @@ func (s *Store) Coherence() Coherence { return Coherence(s.coh.mode.Load()) }
 // so that the local tier is in use, or ctx ends. Until then (at start, and
 // while a connection is down) reads go to Redis. It returns at once for a
 // Store without coherence.
-func (s *Store) WaitCoherent(ctx context.Context) error { return s.coh.waitUp(ctx) }
+// After Close it returns ErrClosed.
+func (s *Store) WaitCoherent(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return s.coh.waitUp(ctx)
+}
 
 // publishing returns the command and channel with which a write to keys of
 // hash slot slot announces them: "" when writes announce nothing (any mode
@@ -154,17 +189,41 @@ func shardChannel(prefix string, slot int) string {
 	return "{" + keys.SlotTag(slot) + "}" + prefix + "invalidate"
 }
 
-// Close waits for background refreshes to finish and makes further calls
-// return ErrClosed. It does not close the Redis client.
+// Close ends the Store, for good: once it returns, nothing is served from
+// or kept in the local tier, no background work starts, Stats reports the
+// Store as not coherent, and every method of the Store, of its Caches and
+// of its Nears returns ErrClosed (reads of a Near miss). Close waits for
+// background refreshes and for the Store's own goroutines. Loads in flight
+// when Close is called run to completion for their callers, who get the
+// loaded value, but it is neither written to Redis nor kept. Close does not
+// close the Redis client.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.coh.down.Add(closedDown) // nothing is keepable from now on
+	s.bgMu.Lock()
+	s.bgClosed = true
+	s.bgMu.Unlock()
 	s.bg.Wait()
+	s.stop()
+	s.tasks.Wait()
 	s.coh.close()
 	s.clock.close()
 	s.local.Purge()
 	return nil
+}
+
+// startBackground counts a background task for Close to wait for, unless
+// the Store is closing.
+func (s *Store) startBackground() bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.bgClosed {
+		return false
+	}
+	s.bg.Add(1)
+	return true
 }
 
 // Breaker returns the state of the Store's circuit breaker.
@@ -173,34 +232,84 @@ func (s *Store) Breaker() BreakerState { return BreakerState(s.brk.state.Load())
 // hasRedis reports whether the Store has a Redis client.
 func (s *Store) hasRedis() bool { return s.rdb != nil }
 
-// call runs fn against Redis under the breaker and a per-operation timeout.
-// Failures of Redis itself come back wrapped in ErrUnavailable; reply
-// errors such as WRONGTYPE come back as they are.
+// call runs fn against Redis under the breaker and a per-operation timeout
+// (see roundTrip).
 func (s *Store) call(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ok, probe := s.brk.allow()
-	if !ok {
-		return fmt.Errorf("%w: circuit breaker open", ErrUnavailable)
-	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	err := fn(cctx)
-	cancel()
-	s.brk.done(ctx, err, probe)
-	if isFailure(ctx, err) {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
+	_, err := roundTrip(s, ctx, timeout, func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) })
 	return err
 }
 
+// roundTrip runs fn against Redis under the breaker and a per-operation
+// timeout, and returns its result. Failures of Redis itself (network
+// errors, and Redis not answering before the caller's deadline or the
+// timeout, whichever comes first) come back wrapped in ErrUnavailable and
+// count for the breaker; reply errors such as WRONGTYPE come back as they
+// are; a call the caller cancelled returns ctx's error and proves nothing.
+// A call the open breaker skips returns an error wrapping ErrUnavailable
+// and errSkipped, without reaching Redis.
+//
+// On a client whose commands do not honour their context's deadline (go-redis
+// without ContextTimeoutEnabled, its default, bounds a call only by its read
+// and write timeouts and their retries), fn runs in a goroutine of its own
+// and the call returns at the deadline; fn goes on in the background until
+// the client gives up, and its result is dropped.
+func roundTrip[T any](s *Store, ctx context.Context, timeout time.Duration, fn func(ctx context.Context) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	ok, probe := s.brk.allow()
+	if !ok {
+		return zero, errSkippedCall
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	var v T
+	var err error
+	if s.boundCalls {
+		v, err = bounded(cctx, fn)
+	} else {
+		v, err = fn(cctx)
+	}
+	cancel()
+	s.brk.done(ctx, err, probe)
+	if isFailure(ctx, err) {
+		return zero, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return v, err
+}
+
+// bounded runs fn in a goroutine and returns its result, or ctx's error
+// when ctx ends first.
+func bounded[T any](ctx context.Context, fn func(ctx context.Context) (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn(ctx)
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// errSkippedCall is what a call the open breaker skipped returns.
+var errSkippedCall = fmt.Errorf("%w: %w", ErrUnavailable, errSkipped)
+
+// errSkipped marks calls the open breaker skipped, so that they are counted
+// apart from Redis errors.
+var errSkipped = errors.New("circuit breaker open")
+
 // get reads one key. A missing key is redis.Nil.
 func (s *Store) get(ctx context.Context, timeout time.Duration, key string) (string, error) {
-	var val string
-	err := s.call(ctx, timeout, func(ctx context.Context) error {
-		var err error
-		val, err = s.rdb.Get(ctx, key).Result()
-		return err
+	val, err := roundTrip(s, ctx, timeout, func(ctx context.Context) (string, error) {
+		return s.rdb.Get(ctx, key).Result()
 	})
 	return val, wrongType(err, key)
 }
@@ -209,12 +318,12 @@ func (s *Store) get(ctx context.Context, timeout time.Duration, key string) (str
 // Cluster, pipelined). vals[i] is nil for a missing key or one holding
 // another type.
 func (s *Store) mget(ctx context.Context, timeout time.Duration, ks []string) ([]any, error) {
-	vals := make([]any, len(ks))
-	err := s.call(ctx, timeout, func(ctx context.Context) error {
+	return roundTrip(s, ctx, timeout, func(ctx context.Context) ([]any, error) {
+		vals := make([]any, len(ks))
 		if !s.cluster {
 			res, err := s.rdb.MGet(ctx, ks...).Result()
 			copy(vals, res)
-			return err
+			return vals, err
 		}
 		groups := keys.GroupBySlot(ks)
 		cmds := make([]*redis.SliceCmd, len(groups))
@@ -225,76 +334,152 @@ func (s *Store) mget(ctx context.Context, timeout time.Duration, ks []string) ([
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for gi, g := range groups {
 			for j, i := range g {
 				vals[i] = cmds[gi].Val()[j]
 			}
 		}
-		return nil
+		return vals, nil
 	})
-	return vals, err
 }
 
-// write stores envelopes (args holds envelope and TTL in milliseconds for
-// each key, in turn) with setScript: one script call on a single server, one
-// per hash slot on Cluster, in one round trip per node. A key holding another
-// type fails its whole call with ErrWrongType and nothing in it is written.
-// In pub/sub coherence the script also publishes the keys (see publishing).
+// write stores envelopes with setScript, last writer wins, ending the
+// fences of the keys (args holds envelope and TTL in milliseconds for each
+// key, in turn): one script call on a single server, one per hash slot on
+// Cluster, in one round trip per node. A key holding another type fails its
+// whole call with ErrWrongType and nothing in it is written. In pub/sub
+// coherence the script also publishes the keys (see publishing).
 func (s *Store) write(ctx context.Context, timeout time.Duration, ks []string, args []any) error {
-	err := s.call(ctx, timeout, func(ctx context.Context) error {
-		if !s.cluster {
-			cmd, channel := s.publishing(0)
-			return setScript.Run(ctx, s.rdb, ks, append([]any{cmd, channel}, args...)...).Err()
-		}
-		groups := keys.GroupBySlot(ks)
-		run := func(ctx context.Context, p redis.Pipeliner, eval bool) []*redis.Cmd {
-			cmds := make([]*redis.Cmd, len(groups))
-			for gi, g := range groups {
-				gk := pick(ks, g)
-				cmd, channel := s.publishing(keys.Slot(gk[0]))
-				ga := make([]any, 2, 2*len(g)+2)
-				ga[0], ga[1] = cmd, channel
-				for _, i := range g {
-					ga = append(ga, args[2*i], args[2*i+1])
-				}
-				if eval {
-					cmds[gi] = setScript.Eval(ctx, p, gk, ga...)
-				} else {
-					cmds[gi] = setScript.EvalSha(ctx, p, gk, ga...)
-				}
-			}
-			return cmds
-		}
-		var cmds []*redis.Cmd
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { cmds = run(ctx, p, false); return nil })
-		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			// A node that restarted or never saw the script: send it whole.
-			_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { cmds = run(ctx, p, true); return nil })
-		}
-		if err != nil {
-			return firstErr(cmds, err)
-		}
-		return nil
-	})
-	if err != nil && len(ks) > 0 {
-		return wrongType(err, ks[0])
-	}
+	_, _, err := s.evalPerSlot(ctx, timeout, setScript, ks, 2, args)
 	return err
 }
 
-// del deletes keys, one DEL per hash slot on Cluster, and in pub/sub
-// coherence publishes them after their DEL on the same connection (see
-// publishing), all in one round trip per node.
+// fill writes loaded values with fenceFillScript (args holds five values
+// per key, see fence_fill.lua), grouped as write groups them, and reports
+// which keys were written.
+func (s *Store) fill(ctx context.Context, timeout time.Duration, ks []string, args []any) ([]bool, error) {
+	groups, cmds, err := s.evalPerSlot(ctx, timeout, fenceFillScript, ks, 5, args)
+	if err != nil {
+		return nil, err
+	}
+	written := make([]bool, len(ks))
+	for gi, g := range groups {
+		res, err := cmds[gi].Int64Slice()
+		if err != nil || len(res) != len(g) {
+			return nil, errors.Join(errors.New("tiercache/cache: unexpected reply from the fill script"), err)
+		}
+		for j, i := range g {
+			written[i] = res[j] == 1
+		}
+	}
+	return written, nil
+}
+
+// evalPerSlot runs sc with the entries ks and their fences as keys: one
+// call on a single server, one per hash slot on Cluster, in one round trip
+// per node. Each call's arguments are the announcing command and channel
+// (see publishing), then stride values of args per key. It returns the
+// groups of key indexes and the call of each.
+func (s *Store) evalPerSlot(ctx context.Context, timeout time.Duration, sc *luaScript, ks []string, stride int, args []any) ([][]int, []*redis.Cmd, error) {
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	err := s.coh.awaitMode(wctx)
+	cancel()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: coherence mode not decided yet: %w", ErrUnavailable, err)
+	}
+	var groups [][]int
+	if s.cluster {
+		groups = keys.GroupBySlot(ks)
+	} else {
+		all := make([]int, len(ks))
+		for i := range all {
+			all[i] = i
+		}
+		groups = [][]int{all}
+	}
+	callArgs := func(gk []string, g []int) ([]string, []any) {
+		keys2 := make([]string, 0, 2*len(g))
+		keys2 = append(keys2, gk...)
+		for _, k := range gk {
+			keys2 = append(keys2, s.fenceKey(k))
+		}
+		cmd, channel := s.publishing(keys.Slot(gk[0]))
+		ga := make([]any, 2, stride*len(g)+2)
+		ga[0], ga[1] = cmd, channel
+		for _, i := range g {
+			ga = append(ga, args[stride*i:stride*(i+1)]...)
+		}
+		return keys2, ga
+	}
+	cmds, err := roundTrip(s, ctx, timeout, func(ctx context.Context) ([]*redis.Cmd, error) {
+		if !s.cluster {
+			k, a := callArgs(ks, groups[0])
+			cmd := s.runScript(ctx, s.rdb, sc, k, a...)
+			return []*redis.Cmd{cmd}, cmd.Err()
+		}
+		run := func(eval bool) ([]*redis.Cmd, error) {
+			cmds := make([]*redis.Cmd, len(groups))
+			marks := make([]func(), len(groups))
+			_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for gi, g := range groups {
+					k, a := callArgs(pick(ks, g), g)
+					if eval {
+						cmds[gi], marks[gi] = sc.Eval(ctx, p, k, a...), func() {}
+					} else {
+						cmds[gi], marks[gi] = s.queueScript(ctx, p, sc, k, a...)
+					}
+				}
+				return nil
+			})
+			for _, m := range marks {
+				m()
+			}
+			return cmds, err
+		}
+		cmds, err := run(false)
+		if err != nil && redis.HasErrorPrefix(firstErr(cmds, err), "NOSCRIPT") {
+			// A node that restarted or never saw the script: send it whole.
+			cmds, err = run(true)
+		}
+		if err != nil {
+			return cmds, firstErr(cmds, err)
+		}
+		return cmds, nil
+	})
+	if err != nil && len(ks) > 0 {
+		return nil, nil, wrongType(err, ks[0])
+	}
+	return groups, cmds, err
+}
+
+// del deletes keys and their fences (ending the loads in flight for them),
+// one DEL per hash slot on Cluster, and in pub/sub coherence publishes the
+// keys after their DEL on the same connection (see publishing), all in one
+// round trip per node.
 func (s *Store) del(ctx context.Context, timeout time.Duration, ks []string) error {
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	err := s.coh.awaitMode(wctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%w: coherence mode not decided yet: %w", ErrUnavailable, err)
+	}
+	withFences := func(gk []string) []string {
+		all := make([]string, 0, 2*len(gk))
+		all = append(all, gk...)
+		for _, k := range gk {
+			all = append(all, s.fenceKey(k))
+		}
+		return all
+	}
 	return s.call(ctx, timeout, func(ctx context.Context) error {
 		if cmd, _ := s.publishing(0); !s.cluster && cmd == "" {
-			return s.rdb.Del(ctx, ks...).Err()
+			return s.rdb.Del(ctx, withFences(ks)...).Err()
 		}
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			one := func(gk []string) { // keys of one slot on Cluster
-				p.Del(ctx, gk...)
+				p.Del(ctx, withFences(gk)...)
 				if cmd, channel := s.publishing(keys.Slot(gk[0])); cmd != "" {
 					for _, k := range gk {
 						p.Do(ctx, cmd, channel, k)
@@ -332,12 +517,10 @@ func (s *Store) scanDelete(ctx context.Context, timeout time.Duration, pattern s
 	one := func(ctx context.Context, c redis.Cmdable) error {
 		var cursor uint64
 		for {
-			var batch []string
-			err := s.call(ctx, timeout, func(ctx context.Context) error {
-				var err error
-				batch, cursor, err = c.Scan(ctx, cursor, pattern, 500).Result()
+			next, err := roundTrip(s, ctx, timeout, func(ctx context.Context) (uint64, error) {
+				batch, next, err := c.Scan(ctx, cursor, pattern, 500).Result()
 				if err != nil || len(batch) == 0 {
-					return err
+					return next, err
 				}
 				// One key per UNLINK: a node rejects multi-key commands across slots.
 				_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -346,12 +529,12 @@ func (s *Store) scanDelete(ctx context.Context, timeout time.Duration, pattern s
 					}
 					return nil
 				})
-				return err
+				return next, err
 			})
 			if err != nil {
 				return err
 			}
-			if cursor == 0 {
+			if cursor = next; cursor == 0 {
 				return nil
 			}
 		}

@@ -210,25 +210,34 @@ type StringDecoder[V any] interface {
 // payload is not compressed, the value is decoded from s directly and may
 // share its memory; otherwise it is decoded as DecodeValue does.
 func DecodeValueString[V any](s string, c Codec[V], maxSize int) (Header, V, error) {
+	h, v, _, err := DecodeValueStringSize(s, c, maxSize)
+	return h, v, err
+}
+
+// DecodeValueStringSize is [DecodeValueString] that also returns the length
+// of the payload it decoded, after decompression: a lower bound on the
+// memory the decoded value takes, which the compressed length is not.
+func DecodeValueStringSize[V any](s string, c Codec[V], maxSize int) (Header, V, int, error) {
+	var zero V
 	// Open and the codecs only read their input.
 	b := unsafe.Slice(unsafe.StringData(s), len(s))
-	sd, ok := c.(StringDecoder[V])
-	if !ok || len(s) < HeaderSize || Flags(s[1])&FlagCompressed != 0 {
-		return DecodeValue(b, c, maxSize)
-	}
-	var zero V
-	h, _, err := Open(b, maxSize)
+	h, payload, err := Open(b, maxSize)
 	if err != nil {
-		return Header{}, zero, err
+		return Header{}, zero, 0, err
 	}
 	if h.Flags&FlagNegative != 0 {
-		return h, zero, nil
+		return h, zero, 0, nil
 	}
-	v, err := sd.DecodeString(s[HeaderSize:])
+	var v V
+	if sd, ok := c.(StringDecoder[V]); ok && Flags(s[1])&FlagCompressed == 0 {
+		v, err = sd.DecodeString(s[HeaderSize:])
+	} else {
+		v, err = c.Decode(payload)
+	}
 	if err != nil {
-		return Header{}, zero, wrapIfNot(ErrDecode, err)
+		return Header{}, zero, 0, wrapIfNot(ErrDecode, err)
 	}
-	return h, v, nil
+	return h, v, len(payload), nil
 }
 
 // wrapIfNot makes err match sentinel with errors.Is, keeping err itself

@@ -110,16 +110,15 @@ func eventually(t *testing.T, cond func() bool, msg string, args ...any) {
 	require.Eventually(t, cond, 20*time.Second, 2*time.Millisecond, append([]any{msg}, args...)...)
 }
 
-// inFlight counts the goroutines inside a singleflight call: the callers
-// of GetOrLoad sharing (or running) a load. The cache documents that it
-// shares loads with golang.org/x/sync/singleflight; memo has no hook of its
+// inFlight counts the goroutines inside a shared load: the callers of
+// GetOrLoad waiting on (or having started) one. memo has no hook of its
 // own into the cache's waiters, so the tests read the goroutine stacks.
 func inFlight() int {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return bytes.Count(buf[:n], []byte("singleflight.(*Group).Do("))
+			return bytes.Count(buf[:n], []byte(").loadShared("))
 		}
 		buf = make([]byte, 2*len(buf))
 	}

@@ -46,8 +46,7 @@ type Func[A, R any] struct {
 	nilPanics bool
 	fixed     string // a function of no arguments
 
-	negative bool      // Options.Cache.NegativeTTL is set
-	calls    sync.Pool // *call[A, R]
+	calls sync.Pool // *call[A, R]
 
 	loads, errs, bypasses atomic.Uint64
 }
@@ -93,9 +92,8 @@ func newFunc[A, R any](s *cache.Store, name string, fn func(context.Context, A) 
 		return nil, fmt.Errorf("%w: %q", ErrNilFunc, name)
 	}
 	f := &Func[A, R]{
-		name:     name,
-		fn:       fn,
-		negative: opts.Cache.NegativeTTL > 0,
+		name: name,
+		fn:   fn,
 	}
 	t := reflect.TypeFor[A]()
 	switch {
@@ -249,11 +247,7 @@ func (f *Func[A, R]) Bypass(ctx context.Context, a A) (R, error) {
 	switch {
 	case errors.Is(err, cache.ErrNotFound):
 		var werr error
-		if f.negative {
-			werr = f.c.Fill(ctx, nil, []string{key})
-		} else {
-			werr = f.c.Delete(ctx, key)
-		}
+		werr = f.c.SetNotFound(ctx, key) // a negative entry with NegativeTTL, else a delete
 		return zero, errors.Join(err, werr)
 	case err != nil:
 		return zero, err

@@ -66,6 +66,8 @@ func (r *trips) record(addr string, cmds []redis.Cmder) {
 	for _, c := range cmds {
 		switch n := c.Name(); n {
 		case "hello", "client", "cluster":
+		case "eval", "evalsha": // a script is sent whole until the server has it
+			names = append(names, "script")
 		default:
 			names = append(names, n)
 		}
