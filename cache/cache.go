@@ -157,7 +157,11 @@ func (c *Cache[V]) GetLocal(key string) (V, bool) {
 // localEntry looks key up in the local tier. Reads branch on the entry
 // itself, so that a hit copies nothing beyond V.
 func (c *Cache[V]) localEntry(key string) (*entry, bool) {
-	return c.s.local.Get(localKey{c.id, key})
+	e, ok := c.s.local.Get(localKey{c.id, key})
+	if ok && e.hidden.Load() {
+		return nil, false
+	}
+	return e, ok
 }
 
 // fresh reports whether a local entry holds a value before its soft expiry.
@@ -253,23 +257,31 @@ func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int6
 	if c.opts.LocalTTL < 0 || !c.s.coh.keepable(rkey, tok) {
 		return
 	}
+	lk, ok := c.keepCopy(key, v, h, size, now, false)
+	if ok && !c.s.coh.keepable(rkey, tok) { // an invalidation landed while storing
+		c.s.local.Delete(lk)
+	}
+}
+
+// keepCopy stores a decoded value in the local tier, to expire no later
+// than its Redis entry; hidden, it is not served (see own.go).
+func (c *Cache[V]) keepCopy(key string, v V, h codec.Header, size int, now int64, hidden bool) (localKey, bool) {
+	lk := localKey{c.id, key}
 	exp := now + min(c.jitter(c.opts.LocalTTL), c.s.opts.MaxStaleness).Milliseconds()
 	if h.HardExpiry != 0 {
 		exp = min(exp, h.HardExpiry)
 	}
 	exp -= clockTick.Milliseconds() // see clockTick
 	if exp <= now {
-		return
+		return lk, false
 	}
 	e := &entry{value: v, hard: h.HardExpiry, negative: h.Flags&codec.FlagNegative != 0}
+	e.hidden.Store(hidden)
 	if h.SoftExpiry != 0 && h.SoftExpiry < exp {
 		e.soft = h.SoftExpiry // otherwise fresh for its whole local life: no clock read on a hit
 	}
-	lk := localKey{c.id, key}
 	c.s.local.Set(lk, e, int64(size+len(key))+entryOverhead, exp*int64(time.Millisecond))
-	if !c.s.coh.keepable(rkey, tok) { // an invalidation landed while storing
-		c.s.local.Delete(lk)
-	}
+	return lk, true
 }
 
 // jitter shortens d by a random fraction in [0, Options.Jitter).
@@ -491,8 +503,17 @@ func (c *Cache[V]) writeOwn(ctx context.Context, ks []string, vs []V, enc []enco
 		c.s.local.Delete(localKey{c.id, k})
 		if c.opts.LocalTTL >= 0 {
 			v, h, size := vs[i], enc[i].hdr, enc[i].size
-			regs[i] = c.s.own.register(enc[i].rkey, enc[i].raw, func(tok uint64) {
-				c.keepLocal(k, v, h, size, time.Now().UnixMilli(), tok)
+			regs[i] = c.s.own.register(enc[i].rkey, enc[i].raw, ownCopy{
+				keep:  func(tok uint64) { c.keepLocal(k, v, h, size, time.Now().UnixMilli(), tok) },
+				stash: func() { c.keepCopy(k, v, h, size, time.Now().UnixMilli(), true) },
+				hide: func() uint32 {
+					if e, ok := c.s.local.Get(localKey{c.id, k}); ok {
+						e.hidden.Store(true)
+						return c.id
+					}
+					return 0
+				},
+				drop: func() { c.s.local.Delete(localKey{c.id, k}) },
 			})
 		}
 	}
@@ -507,14 +528,14 @@ func (c *Cache[V]) writeOwn(ctx context.Context, ks []string, vs []V, enc []enco
 	for i, k := range ks {
 		ok := err == nil && (written == nil || written[i])
 		if written != nil && !written[i] {
-			c.s.own.written(regs[i], false) // refused: Redis holds something else
+			c.s.own.written(regs[i], false, false) // refused: Redis holds something else
 			continue
 		}
 		ktok, keep := c.s.coh.wrote(enc[i].rkey, tok) // in doubt (err) too: fence and drop
-		c.s.own.written(regs[i], ok)
 		if ok && keep {
 			c.keepLocal(k, vs[i], enc[i].hdr, enc[i].size, now.UnixMilli(), ktok)
 		}
+		c.s.own.written(regs[i], ok, keep)
 	}
 	return err
 }

@@ -195,27 +195,24 @@ func (c *coherence) bucket(rkey string) int {
 func (c *coherence) invalidateKey(rkey string) {
 	c.invalidations.Add(1)
 	c.lag.end(rkey)
-	c.fence(rkey)
-	c.s.own.echo(rkey)
-	c.wake(rkey)
-}
-
-// fence makes fills of rkey that started before it unkeepable, and drops
-// the local copies of rkey: cache entries and Near entries.
-func (c *coherence) fence(rkey string) uint64 {
+	// Fence first, so that reads in flight are refused; then the copies go
+	// (but for an own write's copy, hidden until checked).
 	seq := c.seq.Add(1)
 	m := &c.marks[c.bucket(rkey)]
 	for old := m.Load(); old < seq && !m.CompareAndSwap(old, seq); old = m.Load() {
 	}
-	c.dropLocal(rkey)
-	return seq
+	c.dropLocal(rkey, c.s.own.echo(rkey))
+	c.wake(rkey)
 }
 
-// dropLocal deletes the local copies of rkey.
-func (c *coherence) dropLocal(rkey string) {
+// dropLocal deletes the local copies of rkey but that of namespace id
+// keep (0: none).
+func (c *coherence) dropLocal(rkey string, keep uint32) {
 	if ns, key, ok := c.split(rkey); ok {
 		for _, id := range c.s.namespaceIDs(ns) {
-			c.s.local.Delete(localKey{id, key})
+			if id != keep {
+				c.s.local.Delete(localKey{id, key})
+			}
 		}
 	}
 	if e, ok := c.s.local.Get(localKey{c.s.nearVersions, rkey}); ok {
@@ -244,7 +241,7 @@ func (c *coherence) wrote(rkey string, t uint64) (uint64, bool) {
 			break
 		}
 	}
-	c.dropLocal(rkey)
+	c.dropLocal(rkey, 0)
 	c.wake(rkey)
 	return seq, ok && c.flushed.Load() <= t && c.down.Load() == 0
 }

@@ -75,14 +75,20 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 	return c.out(v), err
 }
 
-// waitOwn waits, when this Store's own write of key is being checked after
-// its echo (see own.go), for the check to settle, so that a read right
-// after an own write finds it kept; it reports whether it waited.
+// waitOwn is called when key missed the local tier. When this Store wrote
+// key recently, the miss may be its copy hidden while it is checked after
+// its echo (see own.go): waitOwn then waits for the check to settle, so
+// that a read right after an own write finds it kept, and reports true (to
+// look again) if the copy may be there now.
 func (c *Cache[V]) waitOwn(ctx context.Context, key string) bool {
-	if c.s.own == nil || c.s.own.n.Load() == 0 || c.opts.LocalTTL < 0 {
+	if c.s.own == nil || c.opts.LocalTTL < 0 {
 		return false
 	}
-	return c.s.own.wait(ctx, c.prefix+key)
+	if c.s.own.wait(ctx, c.prefix+key) {
+		return true
+	}
+	e, ok := c.s.local.Get(localKey{c.id, key}) // the check may have just ended
+	return ok && !e.hidden.Load()
 }
 
 // refresh reloads key in the background unless a refresh of it is already
@@ -126,6 +132,9 @@ func (c *Cache[V]) fill(ctx context.Context, key string, load func(context.Conte
 		v, err := c.runLoader(ctx, load)
 		return c.loaded(ctx, key, v, err, fallback, nil)
 	}
+	if c.s.closed.Load() {
+		return zero, ErrClosed
+	}
 	claim := ticketFence(newToken())
 	if c.opts.Lease > 0 {
 		claim = leaseFence(newToken())
@@ -147,6 +156,9 @@ func (c *Cache[V]) fill(ctx context.Context, key string, load func(context.Conte
 			}
 			c.countErr(err)
 			// Redis unavailable: load without it; nothing is written or kept.
+			if c.s.closed.Load() {
+				return zero, ErrClosed // nothing starts after Close
+			}
 			if !missed {
 				c.stats.misses.Add(1)
 			}
@@ -189,6 +201,10 @@ func (c *Cache[V]) fill(ctx context.Context, key string, load func(context.Conte
 		}
 		if taken {
 			stop()
+			if c.s.closed.Load() {
+				c.releaseFence(ctx, key, claim)
+				return zero, ErrClosed // nothing starts after Close
+			}
 			claim.absent = !present
 			return c.loadFenced(ctx, key, load, claim, fallback)
 		}

@@ -47,8 +47,8 @@ const (
 // ownWrite is one registered write of one Redis key.
 type ownWrite struct {
 	rkey      string
-	raw       []byte           // the envelope as written
-	keep      func(tok uint64) // keeps the value locally under token tok
+	raw       []byte // the envelope as written
+	copy      ownCopy
 	state     ownState
 	echoed    bool // a message for the key arrived before the reply
 	contended bool // another own write of the key overlapped this one
@@ -79,13 +79,21 @@ func newOwnWrites(s *Store) *ownWrites {
 	return &ownWrites{s: s, m: make(map[string]*ownWrite), kick: make(chan struct{}, 1)}
 }
 
+// ownCopy is what the registry does to the writer's local copy.
+type ownCopy struct {
+	keep  func(tok uint64) // keeps the written value under token tok
+	stash func()           // keeps it hidden, whatever the coherence says, for the check to decide
+	hide  func() uint32    // hides the copy kept, returning its namespace id (0: none)
+	drop  func()           // deletes the copy
+}
+
 // register records a write of rkey about to be sent, or returns nil when
 // it is not to be kept past its echo (no coherence: no echo comes).
-func (o *ownWrites) register(rkey string, raw []byte, keep func(uint64)) *ownWrite {
+func (o *ownWrites) register(rkey string, raw []byte, cp ownCopy) *ownWrite {
 	if o == nil {
 		return nil
 	}
-	w := &ownWrite{rkey: rkey, raw: raw, keep: keep, at: time.Now().UnixMilli(), done: make(chan struct{})}
+	w := &ownWrite{rkey: rkey, raw: raw, copy: cp, at: time.Now().UnixMilli(), done: make(chan struct{})}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if old := o.m[rkey]; old != nil {
@@ -110,8 +118,10 @@ func (o *ownWrites) settle(w *ownWrite) {
 	w.finish()
 }
 
-// written records the outcome of w's write: ok when Redis took it.
-func (o *ownWrites) written(w *ownWrite, ok bool) {
+// written records the outcome of w's write: ok when Redis took it, kept
+// when the writer could keep its copy (not when anything else fenced the
+// key's bucket meanwhile: the check then decides).
+func (o *ownWrites) written(w *ownWrite, ok, kept bool) {
 	if w == nil {
 		return
 	}
@@ -121,18 +131,25 @@ func (o *ownWrites) written(w *ownWrite, ok bool) {
 	case o.m[w.rkey] != w:
 	case !ok:
 		o.settle(w)
-	case w.echoed:
+	case w.echoed || !kept:
+		// The echo (or another message, or a fence on the key's bucket)
+		// came before the reply, so the writer kept nothing: stash the
+		// value, hidden, for the check.
+		w.copy.stash()
 		o.queue(w)
 	default:
 		w.state = ownWritten
 	}
 }
 
-// echo is called for every invalidated Redis key, after the local copies
-// are gone.
-func (o *ownWrites) echo(rkey string) {
+// echo is called for every invalidated Redis key, after the fence and
+// before the local copies are dropped. For an own write whose reply came,
+// it hides the writer's copy (which the check then replaces or deletes)
+// and returns the id of the namespace whose copy it hid: every other copy
+// is dropped as usual.
+func (o *ownWrites) echo(rkey string) uint32 {
 	if o == nil || o.n.Load() == 0 {
-		return
+		return 0
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -143,7 +160,9 @@ func (o *ownWrites) echo(rkey string) {
 		w.echoed = true
 	case w.state == ownWritten:
 		o.queue(w)
+		return w.copy.hide()
 	}
+	return 0
 }
 
 // queue hands w to the checker (under o.mu).
@@ -206,6 +225,7 @@ func (o *ownWrites) run(ctx context.Context) {
 		case <-ctx.Done():
 			o.mu.Lock()
 			for _, w := range o.q {
+				w.copy.drop()
 				o.settle(w)
 			}
 			o.q = nil
@@ -239,13 +259,19 @@ func (o *ownWrites) check(ctx context.Context, batch []*ownWrite) {
 	defer o.mu.Unlock()
 	for i, w := range batch {
 		if o.m[w.rkey] != w {
-			w.finish() // replaced or forgotten meanwhile
+			w.copy.drop() // replaced or forgotten meanwhile
+			w.finish()
 			continue
 		}
+		kept := false
 		if err == nil && !w.contended {
 			if s, ok := vals[i].(string); ok && s == string(w.raw) {
-				w.keep(tok)
+				w.copy.keep(tok)
+				kept = true
 			}
+		}
+		if !kept {
+			w.copy.drop()
 		}
 		o.settle(w)
 	}

@@ -70,6 +70,7 @@ type entry struct {
 	soft     int64 // unix ms after which the value is stale; 0: fresh for its whole local life
 	hard     int64 // unix ms when the Redis entry expires
 	negative bool
+	hidden   atomic.Bool // an own write's copy whose echo came: not served until checked (see own.go)
 }
 
 // NewStore returns a Store on rdb (any go-redis client: standalone, Sentinel
