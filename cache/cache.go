@@ -47,13 +47,15 @@ func New[V any](s *Store, namespace string, opts Options[V]) (*Cache[V], error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Cache[V]{
+	c := &Cache[V]{
 		s:      s,
 		ns:     namespace,
 		id:     s.register(namespace),
 		prefix: s.opts.Prefix + namespace + ":",
 		opts:   opts,
-	}, nil
+	}
+	s.track(namespace, &c.stats)
+	return c, nil
 }
 
 func validNamespace(ns string) bool {
@@ -239,7 +241,11 @@ func (c *Cache[V]) decodeAndKeep(key, raw string, tok uint64, now int64) found[V
 // produced it (started at token tok) may have been overtaken by a write.
 func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int64, tok uint64) {
 	rkey := c.prefix + key
-	if c.opts.LocalTTL < 0 || !c.s.coh.keepable(rkey, tok) {
+	if c.opts.LocalTTL < 0 {
+		return
+	}
+	if !c.s.coh.keepable(rkey, tok) {
+		c.s.observeRefused(c.ns)
 		return
 	}
 	exp := now + min(c.jitter(c.opts.LocalTTL), c.s.opts.MaxStaleness).Milliseconds()
@@ -258,6 +264,7 @@ func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int6
 	c.s.local.Set(lk, e, int64(size+len(key))+entryOverhead, exp*int64(time.Millisecond))
 	if !c.s.coh.keepable(rkey, tok) { // an invalidation landed while storing
 		c.s.local.Delete(lk)
+		c.s.observeRefused(c.ns)
 	}
 }
 

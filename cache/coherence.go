@@ -151,7 +151,9 @@ func (c *coherence) bucket(rkey string) int {
 // copies it names.
 func (c *coherence) invalidateKey(rkey string) {
 	c.invalidations.Add(1)
-	c.lag.end(rkey)
+	if d, ok := c.lag.end(rkey); ok {
+		c.s.observeLag(d)
+	}
 	seq := c.seq.Add(1)
 	m := &c.marks[c.bucket(rkey)]
 	for old := m.Load(); old < seq && !m.CompareAndSwap(old, seq); old = m.Load() {

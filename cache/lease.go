@@ -50,6 +50,8 @@ func (c *Cache[V]) loadWithLease(ctx context.Context, key string, load func(cont
 	skipped := leaseResult[V]{how: leaseSkipped}
 	lk, ek := c.leaseKey(key), c.prefix+key
 	token := newToken()
+	var waited leaseWait
+	defer waited.end(c.s, c.ns)
 	for checked := true; ; checked = false {
 		wake, stop := c.s.coh.watch(ek, lk)
 		if !checked { // the first look was made by the caller
@@ -75,6 +77,7 @@ func (c *Cache[V]) loadWithLease(ctx context.Context, key string, load func(cont
 		}
 		if got {
 			stop()
+			waited.end(c.s, c.ns)
 			// Another process may have loaded, stored and released between
 			// our last look and our SET NX: look once more.
 			if f, err := c.remoteGet(ctx, key); err == nil && (f.state == fresh || f.state == negative) {
@@ -92,6 +95,7 @@ func (c *Cache[V]) loadWithLease(ctx context.Context, key string, load func(cont
 			return leaseResult[V]{how: leaseLoaded, v: v, release: func() { c.releaseLease(ctx, lk, token) }}, err
 		}
 		c.stats.leaseWaits.Add(1)
+		waited.begin()
 		select {
 		case <-wake:
 		case <-time.After(leasePoll):

@@ -225,7 +225,10 @@ func (c *Cache[V]) runLoader(ctx context.Context, load func(context.Context) (V,
 	ctx, cancel := c.loadContext(ctx)
 	defer cancel()
 	c.stats.loads.Add(1)
-	return load(ctx)
+	start := time.Now()
+	v, err := load(ctx)
+	c.s.observeLoad(c.ns, start, err)
+	return v, err
 }
 
 // loadContext bounds a load by Options.LoadTimeout, if set.
@@ -326,7 +329,9 @@ func (c *Cache[V]) runLoaderMany(ctx context.Context, missing []string, load fun
 	ctx, cancel := c.loadContext(ctx)
 	defer cancel()
 	c.stats.loads.Add(1)
+	start := time.Now()
 	m, err := load(ctx, missing)
+	c.s.observeLoad(c.ns, start, err)
 	if err != nil {
 		return nil, fmt.Errorf("loading %d keys: %w", len(missing), err)
 	}

@@ -52,6 +52,7 @@ type Store struct {
 	nextNS atomic.Uint32
 	bg     sync.WaitGroup // background refreshes
 	closed atomic.Bool
+	obs    observability // hooks and counters for metrics (metrics.go)
 }
 
 // localKey names an entry in the shared local tier: a namespace id and the
@@ -185,9 +186,11 @@ func (s *Store) call(ctx context.Context, timeout time.Duration, fn func(ctx con
 		return fmt.Errorf("%w: circuit breaker open", ErrUnavailable)
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
+	start := time.Now()
 	err := fn(cctx)
 	cancel()
 	s.brk.done(ctx, err, probe)
+	s.observeCall(start, err)
 	if isFailure(ctx, err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
