@@ -42,7 +42,7 @@ func (c *coherence) supervise(ctx context.Context) {
 	if c.sharded.Load() {
 		how = "sharded pubsub"
 	}
-	c.s.opts.Logger.Info("tiercache: coherence", "mode", how, "prefix", c.prefix)
+	c.s.opts.Logger.Debug("tiercache: coherence", "mode", how, "prefix", c.prefix)
 	cc, isCluster := c.s.rdb.(*redis.ClusterClient)
 	switch {
 	case mode == CoherencePubSub && c.sharded.Load():
