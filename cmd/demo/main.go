@@ -51,9 +51,15 @@ func run(ctx context.Context, w io.Writer, conn *demoredis.Conn) error {
 			return err
 		}
 	}
-	st := d.a.Stats()
-	fmt.Fprintf(w, "\nStore A: %d local hits, %d remote hits, %d misses, %d loads, %d local entries (%d bytes), breaker %v\n",
-		st.LocalHits, st.RemoteHits, st.Misses, st.Loads, st.LocalEntries, st.LocalBytes, st.Breaker)
+	fmt.Fprintln(w)
+	for _, s := range []struct {
+		name  string
+		store *cache.Store
+	}{{"A", d.a}, {"B", d.b}} {
+		st := s.store.Stats() // what otelmetrics exports
+		fmt.Fprintf(w, "Store %s: %d local hits, %d remote hits, %d misses, %d loads, %d local entries (%d bytes), breaker %v\n",
+			s.name, st.LocalHits, st.RemoteHits, st.Misses, st.Loads, st.LocalEntries, st.LocalBytes, st.Breaker)
+	}
 	return nil
 }
 
