@@ -135,12 +135,23 @@ func via(before, after cache.Stats) string {
 	return out
 }
 
-// settle waits until store s has seen the invalidations of writes made so
-// far (its counter of invalidations stops short of none): a value read
-// before its write's invalidation arrives is not kept locally.
+// settle waits until store s has heard the invalidations of the writes
+// made so far: its count of invalidations has moved past since and then
+// stayed still for 10ms (a load writes its lease, its value and the
+// lease's release; Redis has sent all three when the load returns). A
+// value read before its write's invalidation arrives is not kept locally,
+// so without this B's second read could come from Redis again.
 func (d *demo) settle(ctx context.Context, s *cache.Store, since uint64) {
 	deadline := time.Now().Add(time.Second)
-	for s.Stats().Invalidations == since && time.Now().Before(deadline) && ctx.Err() == nil {
+	last, still := since, time.Now()
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		n := s.Stats().Invalidations
+		switch {
+		case n != last:
+			last, still = n, time.Now()
+		case n != since && time.Since(still) >= 10*time.Millisecond:
+			return
+		}
 		time.Sleep(time.Millisecond)
 	}
 }
