@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -272,4 +273,58 @@ func TestCloseDetaches(t *testing.T) {
 
 	_, err = otelmetrics.Attach(nil, nil, otelmetrics.Options{})
 	require.ErrorIs(t, err, otelmetrics.ErrNilStore)
+}
+
+// TestLocalTierAndStale: the local tier's evictions and expirations, and a
+// stale value served when the loader fails.
+func TestLocalTierAndStale(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, redistest.Start(t).Client(t), cache.StoreOptions{Coherence: cache.CoherenceNone, MaxEntries: 64})
+	r := attach(t, s, "f")
+
+	// More entries than the budget: evictions.
+	small, err := cache.New(s, "small", cache.Options[string]{Codec: codec.String()})
+	require.NoError(t, err)
+	r.moves("tiercache.local.evictions", 1, func() {
+		for i := range 500 {
+			require.NoError(t, small.Set(ctx, strconv.Itoa(i), "v"))
+		}
+	})
+	require.LessOrEqual(t, r.get("tiercache.local.entries"), int64(64))
+
+	// A local copy that outlives its LocalTTL: an expiration, counted when
+	// a read finds it.
+	short, err := cache.New(s, "short", cache.Options[string]{Codec: codec.String(), LocalTTL: 20 * time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, short.Set(ctx, "k", "v"))
+	r.moves("tiercache.local.expirations", 1, func() {
+		until(t, func() bool {
+			_, err := short.Get(ctx, "k")
+			require.NoError(t, err)
+			return short.Stats().RemoteHits > 0
+		})
+	})
+
+	// A value past its TTL, and a failing loader: the stale value is served.
+	stale, err := cache.New(s, "stale", cache.Options[string]{Codec: codec.String(), TTL: 30 * time.Millisecond, StaleIfError: time.Minute})
+	require.NoError(t, err)
+	_, err = stale.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "old", nil })
+	require.NoError(t, err)
+	until(t, func() bool { _, err := stale.Get(ctx, "k"); return errors.Is(err, cache.ErrNotFound) })
+	r.moves("tiercache.stale_served", 1, func() {
+		v, err := stale.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "", errors.New("down") })
+		require.NoError(t, err)
+		require.Equal(t, "old", v)
+	}, ns("stale"))
+}
+
+// until calls cond every millisecond until it holds (time has to pass: a
+// TTL ends), for at most 10s.
+func until(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10s")
+		}
+	}
 }
