@@ -63,6 +63,11 @@ type nsCounters struct {
 // reach the previous hooks.
 func (s *Store) SetHooks(h *Hooks) { s.obs.hooks.Store(h) }
 
+// CompareAndSwapHooks replaces the Store's hooks with h only if they are
+// old, and reports whether it did: an exporter detaching itself removes
+// its own hooks, not those of one attached after it.
+func (s *Store) CompareAndSwapHooks(old, h *Hooks) bool { return s.obs.hooks.CompareAndSwap(old, h) }
+
 // track records a new Cache's counters for NamespaceStats. A Store keeps
 // them until it is garbage collected itself.
 func (s *Store) track(ns string, c *counters) {

@@ -39,6 +39,7 @@ func waitCoherent(t testing.TB, s *cache.Store) {
 type reader struct {
 	t testing.TB
 	r *sdkmetric.ManualReader
+	m *otelmetrics.Metrics
 }
 
 // attach makes a MeterProvider on a ManualReader and attaches s to it.
@@ -51,7 +52,7 @@ func attach(t testing.TB, s *cache.Store, name string) *reader {
 	m, err := otelmetrics.Attach(s, mp, otelmetrics.Options{Attributes: []attribute.KeyValue{attribute.String("tiercache.store", name)}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close() })
-	return &reader{t, r}
+	return &reader{t, r, m}
 }
 
 // collect returns the metrics collected now, by name.

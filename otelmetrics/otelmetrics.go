@@ -105,9 +105,10 @@ type Options struct {
 
 // Metrics is a Store's instrumentation. Close detaches it.
 type Metrics struct {
-	s    *cache.Store
-	reg  metric.Registration
-	base []attribute.KeyValue
+	s     *cache.Store
+	reg   metric.Registration
+	hooks *cache.Hooks // the Store's hooks while m has them
+	base  []attribute.KeyValue
 
 	mu      sync.Mutex
 	nsAttrs map[string]*nsAttrs // attribute sets by namespace, built once
@@ -242,20 +243,22 @@ func Attach(s *cache.Store, mp metric.MeterProvider, opts Options) (*Metrics, er
 	if err != nil {
 		return nil, err
 	}
-	s.SetHooks(&cache.Hooks{
+	m.hooks = &cache.Hooks{
 		Load:            m.onLoad,
 		LeaseWait:       m.onLeaseWait,
 		InvalidationLag: m.onLag,
 		RedisCall:       m.onRedisCall,
 		FillRefused:     m.onRefused,
-	})
+	}
+	s.SetHooks(m.hooks)
 	return m, nil
 }
 
-// Close stops the Store's reports and unregisters the instruments'
-// callback. It does not shut the MeterProvider down.
+// Close stops the Store's reports to m (unless another Attach took them
+// over since) and unregisters the instruments' callback. It does not shut
+// the MeterProvider down.
 func (m *Metrics) Close() error {
-	m.s.SetHooks(nil)
+	m.s.CompareAndSwapHooks(m.hooks, nil)
 	return m.reg.Unregister()
 }
 

@@ -271,6 +271,15 @@ func TestCloseDetaches(t *testing.T) {
 	require.Equal(t, int64(1), r.get("tiercache.load.duration", ns("users")))
 	require.Equal(t, int64(2), r.get("tiercache.loads", ns("users")))
 
+	// A second Attach takes the events over; closing the first leaves them
+	// with the second.
+	first, second := attach(t, s, "e1"), attach(t, s, "e2")
+	require.NoError(t, first.m.Close())
+	_, _ = c.GetOrLoad(ctx, "3", func(context.Context) (string, error) { return "three", nil })
+	require.Equal(t, int64(1), second.get("tiercache.load.duration", ns("users")))
+	_, ok := first.value("tiercache.load.duration")
+	require.False(t, ok, "the first provider got the event")
+
 	_, err = otelmetrics.Attach(nil, nil, otelmetrics.Options{})
 	require.ErrorIs(t, err, otelmetrics.ErrNilStore)
 }
