@@ -30,7 +30,9 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
-## lint: go vet and staticcheck (fetched through the Go module proxy).
+## lint: go mod tidy clean in both modules, go vet and staticcheck (fetched through the Go module proxy).
 lint:
+	$(GO) mod tidy -diff
+	cd bench && $(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
