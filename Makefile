@@ -6,8 +6,9 @@ STATICCHECK_VERSION ?= v0.8.2
 .PHONY: demo test redis-server bench fuzz lint
 
 ## demo: run the demo against $REDIS_URL, or an embedded Redis when it is unset.
+## (Built, then run: `go run` would add an "exit status 1" line to the demo's own.)
 demo:
-	$(GO) run ./cmd/demo
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && $(GO) build -o "$$dir/demo" ./cmd/demo && "$$dir/demo"
 
 ## test: every test of the module under the race detector, on real redis-server processes.
 test: redis-server
@@ -29,7 +30,9 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
-## lint: go vet and staticcheck (fetched through the Go module proxy).
+## lint: go mod tidy clean in both modules, go vet and staticcheck (fetched through the Go module proxy).
 lint:
+	$(GO) mod tidy -diff
+	cd bench && $(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...

@@ -50,13 +50,15 @@ func New[V any](s *Store, namespace string, opts Options[V]) (*Cache[V], error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Cache[V]{
+	c := &Cache[V]{
 		s:      s,
 		ns:     namespace,
 		id:     s.register(namespace),
 		prefix: s.opts.Prefix + namespace + ":",
 		opts:   opts,
-	}, nil
+	}
+	s.track(namespace, &c.stats)
+	return c, nil
 }
 
 func validNamespace(ns string) bool {
@@ -370,7 +372,7 @@ func (c *Cache[V]) Fill(ctx context.Context, values map[string]V, notFound []str
 			unfenced++ // its lookup could not take a ticket: Redis was unavailable
 			continue
 		case !ok:
-			c.stats.fillsRefused.Add(1)
+			c.refused()
 			continue
 		}
 		if i >= nvals {
@@ -486,7 +488,7 @@ func (c *Cache[V]) putFenced(ctx context.Context, ks []string, vs []V, nvals int
 		}
 		for _, w := range written {
 			if !w {
-				c.stats.fillsRefused.Add(1)
+				c.refused()
 			}
 		}
 		return written, nil
@@ -624,6 +626,12 @@ func (c *Cache[V]) Clear(ctx context.Context) error {
 		c.countErr(err)
 	}
 	return err
+}
+
+// refused counts a loaded value Redis refused (see fence.go).
+func (c *Cache[V]) refused() {
+	c.stats.fillsRefused.Add(1)
+	c.s.observeRefused(c.ns)
 }
 
 // countErr counts a failed Redis call: as a Redis error, or as a call the

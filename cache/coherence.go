@@ -194,7 +194,9 @@ func (c *coherence) bucket(rkey string) int {
 // drops the local copies it names.
 func (c *coherence) invalidateKey(rkey string) {
 	c.invalidations.Add(1)
-	c.lag.end(rkey)
+	if d, ok := c.lag.end(rkey); ok {
+		c.s.observeLag(d)
+	}
 	// Fence first, so that reads in flight are refused; then the copies go
 	// (but for an own write's copy, hidden until checked).
 	seq := c.seq.Add(1)

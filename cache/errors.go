@@ -7,7 +7,9 @@ var (
 	// nothing is cached, the entry expired, or a negative entry records that
 	// the loader found nothing. A loader returns it (or an error wrapping it)
 	// to say "no such value"; with Options.NegativeTTL set, that answer is
-	// cached.
+	// cached. It is tiercache's one "not found": memo and orderedcache
+	// return it, and the other packages' errors for an absent value match
+	// it with errors.Is.
 	ErrNotFound = errors.New("tiercache/cache: not found")
 
 	// ErrTooLarge is returned by Set, SetMany and the loading calls when an
@@ -16,6 +18,8 @@ var (
 
 	// ErrWrongType is returned when the Redis key of an entry holds another
 	// Redis type (a hash, a list...). tiercache never overwrites such a key.
+	// It is tiercache's one "wrong type": every package's error for a key
+	// of another type matches it with errors.Is.
 	ErrWrongType = errors.New("tiercache/cache: key holds another Redis type")
 
 	// ErrUnavailable is returned by reads that miss the local tier and by

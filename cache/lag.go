@@ -37,20 +37,23 @@ func (l *lagRecorder) start(rkey string, at time.Time) {
 	}
 }
 
-func (l *lagRecorder) end(rkey string) {
+// end records the lag of rkey's write, if one was pending, and returns it.
+func (l *lagRecorder) end(rkey string) (time.Duration, bool) {
 	if l.npending.Load() == 0 {
-		return
+		return 0, false
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	at, ok := l.pending[rkey]
 	if !ok {
-		return
+		return 0, false
 	}
 	delete(l.pending, rkey)
 	l.npending.Add(-1)
-	l.samples[l.n%len(l.samples)] = time.Since(at)
+	d := time.Since(at)
+	l.samples[l.n%len(l.samples)] = d
 	l.n++
+	return d, true
 }
 
 // reset forgets the writes in flight: after a lost connection their

@@ -141,6 +141,8 @@ func (c *Cache[V]) fill(ctx context.Context, key string, load func(context.Conte
 	}
 	rkey := c.prefix + key
 	missed, force := false, false
+	var waited leaseWait // how long this load waited on another's lease
+	defer waited.end(c.s, c.ns)
 	for {
 		var wake <-chan struct{}
 		stop := func() {}
@@ -201,6 +203,7 @@ func (c *Cache[V]) fill(ctx context.Context, key string, load func(context.Conte
 		}
 		if taken {
 			stop()
+			waited.end(c.s, c.ns)
 			if c.s.closed.Load() {
 				c.releaseFence(ctx, key, claim)
 				return zero, ErrClosed // nothing starts after Close
@@ -218,6 +221,7 @@ func (c *Cache[V]) fill(ctx context.Context, key string, load func(context.Conte
 		// Another process holds the lease: wait for its value, or for the
 		// lease to end.
 		c.stats.leaseWaits.Add(1)
+		waited.begin()
 		t := time.NewTimer(leasePoll)
 		select {
 		case <-wake:
@@ -289,7 +293,10 @@ func (c *Cache[V]) runLoader(ctx context.Context, load func(context.Context) (V,
 	ctx, cancel := c.loadContext(ctx)
 	defer cancel()
 	c.stats.loads.Add(1)
-	return load(ctx)
+	start := time.Now()
+	v, err := load(ctx)
+	c.s.observeLoad(c.ns, start, err)
+	return v, err
 }
 
 // loadContext bounds a load by Options.LoadTimeout, if set.
@@ -419,7 +426,9 @@ func (c *Cache[V]) runLoaderMany(ctx context.Context, missing []string, load fun
 	ctx, cancel := c.loadContext(ctx)
 	defer cancel()
 	c.stats.loads.Add(1)
+	start := time.Now()
 	m, err := load(ctx, missing)
+	c.s.observeLoad(c.ns, start, err)
 	if err != nil {
 		return nil, fmt.Errorf("loading %d keys: %w", len(missing), err)
 	}

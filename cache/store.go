@@ -55,6 +55,7 @@ type Store struct {
 	bg       sync.WaitGroup     // background refreshes
 	stop     context.CancelFunc // ends the Store's own goroutines
 	tasks    sync.WaitGroup
+	obs      observability // hooks and counters for metrics (metrics.go)
 }
 
 // localKey names an entry in the shared local tier: a namespace id and the
@@ -264,6 +265,7 @@ func roundTrip[T any](s *Store, ctx context.Context, timeout time.Duration, fn f
 		return zero, errSkippedCall
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
+	start := time.Now()
 	var v T
 	var err error
 	if s.boundCalls {
@@ -273,6 +275,7 @@ func roundTrip[T any](s *Store, ctx context.Context, timeout time.Duration, fn f
 	}
 	cancel()
 	s.brk.done(ctx, err, probe)
+	s.observeCall(start, err)
 	if isFailure(ctx, err) {
 		return zero, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}

@@ -1,137 +1,162 @@
-// Command demo shows tiercache's two tiers at work: a slow function served by
-// GetOrLoad first from the function, then from Redis (a second Store, as
-// another process would see it), then from the local tier, with the latency
-// of each and the stats.
+// Command demo shows tiercache's four uses, each in a few lines: a
+// memoized function, the HTTP cache middleware, the hydration of ranked
+// ids, and a Counter and a Lock. Two Stores on one Redis stand for two
+// processes, A and B. Where each answer came from (the function, Redis, a
+// local tier) is read from the Stores' counters around the call, never
+// assumed, and the times are measured.
 //
 // It uses the Redis at REDIS_URL, or an embedded in-process Redis
 // (miniredis) when REDIS_URL is unset, so that `make demo` needs nothing
-// installed.
+// installed. When the Redis cannot be reached it says so in one line and
+// exits with status 1.
 package main
 
 import (
 	"context"
 	"fmt"
-	"log"
+	"io"
 	"os"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
-
 	"github.com/tiercache/tiercache/cache"
+	"github.com/tiercache/tiercache/internal/demoredis"
 )
 
-type profile struct {
-	ID    int      `json:"id"`
-	Name  string   `json:"name"`
-	Langs []string `json:"langs"`
-}
-
-// slowLookup stands for a database query or a remote call.
-func slowLookup(ctx context.Context, id int) (profile, error) {
-	select {
-	case <-time.After(150 * time.Millisecond):
-	case <-ctx.Done():
-		return profile{}, ctx.Err()
-	}
-	return profile{ID: id, Name: "Ada Lovelace", Langs: []string{"Go", "Analytical Engine"}}, nil
-}
-
 func main() {
-	if err := run(context.Background()); err != nil {
-		log.Fatal(err)
+	ctx := context.Background()
+	conn, err := demoredis.Connect(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+	defer conn.Close()
+	if err := run(ctx, os.Stdout, conn); err != nil {
+		conn.Close()
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context) error {
-	rdb, where, cleanup, err := connect()
+// run runs the four parts on conn, writing to w.
+func run(ctx context.Context, w io.Writer, conn *demoredis.Conn) error {
+	d, err := newDemo(ctx, w, conn)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	fmt.Printf("tiercache demo on %s\n\n", where)
-
-	// Two Stores on one client stand for two processes sharing Redis.
-	storeA, err := cache.NewStore(rdb, cache.StoreOptions{})
-	if err != nil {
-		return err
-	}
-	defer storeA.Close()
-	storeB, err := cache.NewStore(rdb, cache.StoreOptions{})
-	if err != nil {
-		return err
-	}
-	defer storeB.Close()
-	ns := fmt.Sprintf("demo-%d", time.Now().UnixNano())
-	opts := cache.Options[profile]{TTL: time.Minute}
-	a, err := cache.New(storeA, ns, opts)
-	if err != nil {
-		return err
-	}
-	b, err := cache.New(storeB, ns, opts)
-	if err != nil {
-		return err
-	}
-	defer a.Clear(ctx)
-
-	load := func(ctx context.Context) (profile, error) { return slowLookup(ctx, 42) }
-	step := func(label string, c *cache.Cache[profile]) error {
-		start := time.Now()
-		p, err := c.GetOrLoad(ctx, "user:42", load)
-		if err != nil {
+	defer d.close()
+	fmt.Fprintf(w, "tiercache demo on %s; coherence: %v\n", conn.Where, d.a.Coherence())
+	fmt.Fprintf(w, "Two Stores, A and B, stand for two processes. \"via\" is read from the Stores' counters.\n")
+	for _, part := range []func(context.Context) error{d.memo, d.http, d.hydrate, d.collections} {
+		if err := part(ctx); err != nil {
 			return err
 		}
-		fmt.Printf("%-44s %-12v %s\n", label, time.Since(start).Round(time.Microsecond), p.Name)
-		return nil
 	}
+	fmt.Fprintln(w)
 	for _, s := range []struct {
-		label string
-		c     *cache.Cache[profile]
-	}{
-		{"1. process A, cold: runs the slow function", a},
-		{"2. process B: served by Redis", b},
-		{"3. process B again: served by its local tier", b},
-		{"4. process A: served by its local tier", a},
-	} {
-		if err := step(s.label, s.c); err != nil {
-			return err
-		}
+		name  string
+		store *cache.Store
+	}{{"A", d.a}, {"B", d.b}} {
+		st := s.store.Stats() // what otelmetrics exports
+		fmt.Fprintf(w, "Store %s: %d local hits, %d remote hits, %d misses, %d loads, %d local entries (%d bytes), breaker %v\n",
+			s.name, st.LocalHits, st.RemoteHits, st.Misses, st.Loads, st.LocalEntries, st.LocalBytes, st.Breaker)
 	}
-	const n = 100_000
-	start := time.Now()
-	for range n {
-		if _, err := a.Get(ctx, "user:42"); err != nil {
-			return err
-		}
-	}
-	fmt.Printf("%-44s %v per call\n", fmt.Sprintf("5. %d local hits", n), (time.Since(start) / n).Round(time.Nanosecond))
-
-	for _, s := range []struct {
-		name string
-		c    *cache.Cache[profile]
-	}{{"A", a}, {"B", b}} {
-		st := s.c.Stats()
-		fmt.Printf("\nstats %s: local hits %d, remote hits %d, misses %d, loads %d, local entries %d, breaker %v",
-			s.name, st.LocalHits, st.RemoteHits, st.Misses, st.Loads, st.LocalEntries, st.Breaker)
-	}
-	fmt.Println()
 	return nil
 }
 
-// connect returns a client for REDIS_URL or for an embedded Redis.
-func connect() (redis.UniversalClient, string, func(), error) {
-	if url := os.Getenv("REDIS_URL"); url != "" {
-		opt, err := redis.ParseURL(url)
-		if err != nil {
-			return nil, "", nil, fmt.Errorf("REDIS_URL: %w", err)
+// demo holds the two Stores and a run's unique prefix.
+type demo struct {
+	w    io.Writer
+	conn *demoredis.Conn
+	a, b *cache.Store
+	id   string // unique to the run, so that runs on one Redis do not meet
+}
+
+func newDemo(ctx context.Context, w io.Writer, conn *demoredis.Conn) (*demo, error) {
+	d := &demo{w: w, conn: conn, id: fmt.Sprint(time.Now().UnixNano())}
+	var err error
+	if d.a, err = cache.NewStore(conn.Client, cache.StoreOptions{}); err != nil {
+		return nil, err
+	}
+	if d.b, err = cache.NewStore(conn.Client, cache.StoreOptions{}); err != nil {
+		_ = d.a.Close()
+		return nil, err
+	}
+	// Until its invalidation stream is subscribed a Store keeps nothing
+	// locally: this is what a readiness probe waits for (Store.Ready).
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, s := range []*cache.Store{d.a, d.b} {
+		if err := s.WaitCoherent(wctx); err != nil {
+			d.close()
+			return nil, fmt.Errorf("waiting for the invalidation stream: %w", err)
 		}
-		rdb := redis.NewClient(opt)
-		return rdb, url, func() { rdb.Close() }, nil
 	}
-	mr, err := miniredis.Run()
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("embedded redis: %w", err)
+	return d, nil
+}
+
+func (d *demo) close() {
+	_ = d.a.Close()
+	_ = d.b.Close()
+}
+
+// measure runs fn on store s and returns how long it took and where its
+// answer came from, from s's counters before and after.
+func measure(s *cache.Store, fn func() error) (time.Duration, string, error) {
+	before := s.Stats()
+	start := time.Now()
+	err := fn()
+	took := time.Since(start)
+	return took, via(before, s.Stats()), err
+}
+
+// via names what answered, from two snapshots of a Store's counters.
+func via(before, after cache.Stats) string {
+	var out string
+	add := func(n uint64, what string) {
+		if n == 0 {
+			return
+		}
+		if out != "" {
+			out += ", "
+		}
+		if n == 1 {
+			out += what
+		} else {
+			out += fmt.Sprintf("%s x%d", what, n)
+		}
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	return rdb, "an embedded Redis (set REDIS_URL to use yours)", func() { rdb.Close(); mr.Close() }, nil
+	add(after.Loads-before.Loads, "the loader")
+	add(after.RemoteHits-before.RemoteHits, "Redis")
+	add(after.LocalHits-before.LocalHits, "local tier")
+	add(after.NegativeHits-before.NegativeHits, "cached not-found")
+	if out == "" {
+		return "no cache read"
+	}
+	return out
+}
+
+// settle waits until store s has heard the invalidations of the writes
+// made so far: its count of invalidations has moved past since and then
+// stayed still for 10ms (a load writes its lease, its value and the
+// lease's release; Redis has sent all three when the load returns). A
+// value read before its write's invalidation arrives is not kept locally,
+// so without this B's second read could come from Redis again.
+func (d *demo) settle(ctx context.Context, s *cache.Store, since uint64) {
+	deadline := time.Now().Add(time.Second)
+	last, still := since, time.Now()
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		n := s.Stats().Invalidations
+		switch {
+		case n != last:
+			last, still = n, time.Now()
+		case n != since && time.Since(still) >= 10*time.Millisecond:
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// line prints one measured step.
+func (d *demo) line(who, what string, took time.Duration, via, result string) {
+	fmt.Fprintf(d.w, "   %s %-28s %10v  via %-22s %s\n", who, what, took.Round(time.Microsecond), via, result)
 }

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tiercache/tiercache/internal/demoredis"
+	"github.com/tiercache/tiercache/internal/redistest"
+)
+
+func TestRun(t *testing.T) {
+	t.Setenv("REDIS_URL", redistest.Start(t).URL())
+	conn, err := demoredis.Connect(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, conn))
+	t.Log(out.String())
+	require.Contains(t, out.String(), "hit; ttl=")
+	require.Contains(t, out.String(), "(handler runs: 2)") // once, and once more after the purge
+}
