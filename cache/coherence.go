@@ -97,8 +97,9 @@ type coherence struct {
 
 	lag lagRecorder
 
-	decided    chan struct{} // closed once mode is decided
-	decideOnce sync.Once
+	decided     chan struct{} // closed once mode is decided
+	decideOnce  sync.Once
+	modeWaiters atomic.Int32 // writes waiting in awaitMode, for tests
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -169,6 +170,8 @@ func (c *coherence) awaitMode(ctx context.Context) error {
 		return nil
 	default:
 	}
+	c.modeWaiters.Add(1)
+	defer c.modeWaiters.Add(-1)
 	select {
 	case <-c.decided:
 		return nil

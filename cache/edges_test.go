@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -198,6 +200,11 @@ func TestDoneContext(t *testing.T) {
 		require.ErrorIs(t, err, context.Canceled)
 	}))
 	require.Zero(t, loads.Load())
+	// Nothing was left running either: a live call loads itself.
+	v, err := c.GetOrLoad(context.Background(), "k", func(context.Context) (string, error) { return "live", nil })
+	require.NoError(t, err)
+	require.Equal(t, "live", v, "a load started by a cancelled call served the live one")
+	require.Zero(t, loads.Load())
 }
 
 // TestFirstWriteOneRoundTrip: a server that has not seen the write script
@@ -217,7 +224,8 @@ func TestFirstWriteOneRoundTrip(t *testing.T) {
 			for i := range 50 {
 				ks[string(rune('a'+i%26))+string(rune('a'+i/26))] = "v"
 			}
-			require.NoError(t, c.SetMany(ctx, ks)) // the cluster's slot map and a connection to each node
+			_, err := c.GetMany(ctx, slices.Collect(maps.Keys(ks))) // the slot map and a connection to each node, no script
+			require.NoError(t, err)
 			c2 := newCache(t, newStore(t, rdb, StoreOptions{}), Options[string]{})
 			require.Equal(t, nodes, rt.during(func() { require.NoError(t, c2.SetMany(ctx, ks)) }), "first SetMany")
 			require.Equal(t, nodes, rt.during(func() { require.NoError(t, c2.SetMany(ctx, ks)) }), "second SetMany")
@@ -252,6 +260,8 @@ func TestPubSubWriteBeforeModeDecided(t *testing.T) {
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- a.Set(ctx, "k", "new") }()
+	// The write is made (or waits for the decision) before the probe ends.
+	eventually(t, func() bool { return len(done) == 1 || s.coh.modeWaiters.Load() == 1 }, "the write never started")
 	close(probe) // the server answers the probe: no tracking
 	require.NoError(t, <-done)
 	require.Equal(t, CoherencePubSub, s.Coherence())
