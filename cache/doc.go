@@ -37,6 +37,30 @@
 // locally, and the local tier is flushed when it goes down and when it is
 // back. StoreOptions.MaxStaleness caps every local copy as a backstop.
 //
+// What a fill may overwrite. A value produced by a load (GetOrLoad,
+// GetManyOrLoad, a stale-while-revalidate refresh, Fill after LookupMany)
+// is written only if nothing wrote, deleted or filled its key since the
+// load began, and under the fleet lease only while the lease is still the
+// load's own; a negative entry only where the key is still absent. Redis
+// decides, in the write script: each entry has a fence hash in its hash
+// slot that loads take a lease or ticket on, and that Set, SetMany,
+// SetNotFound, Delete and every accepted fill end. A refused value is
+// returned to its callers, counted in Stats.FillsRefused and kept nowhere.
+// Set, SetMany, SetNotFound and Delete are last-writer-wins.
+//
+// What a Store keeps of its own writes. A value this Store wrote (Set,
+// SetMany, an accepted fill) stays in its local tier until a later write
+// by anyone invalidates it. The echo of its own write cannot be told apart
+// from another client's write that Redis folded into the same invalidation
+// message, so the echo is not skipped: it hides the writer's copy, and one
+// batched read under a token taken after the message keeps it only if
+// Redis still holds exactly the bytes written and nothing invalidated the
+// key since. A failed, timed-out or refused write, two own writes of a key
+// in flight together, a flush or an outage evict instead: in doubt, the
+// copy goes. A read that misses while the check runs waits for it. Own
+// writes and deletes also fence the reads in flight, so a read that
+// started before them never keeps the old value, in every mode.
+//
 // # Readiness
 //
 // Until its invalidation stream is subscribed a Store keeps nothing
