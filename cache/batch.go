@@ -142,7 +142,7 @@ func (c *Cache[V]) lookupAt(ctx context.Context, ks []string, ticket bool, each 
 	if err != nil {
 		c.countErr(err)
 		if ticket {
-			c.tickets.unavailable(prefixedKeys(ks, remote), time.Now().UnixMilli()+c.fenceTTL().Milliseconds())
+			c.tickets.unavailable(pick(ks, remote), time.Now().UnixMilli()+c.fenceTTL().Milliseconds())
 		}
 		for _, i := range remote {
 			c.stats.misses.Add(1)
@@ -186,15 +186,6 @@ func (c *Cache[V]) bookTickets(ctx context.Context, ks []string, absent []bool, 
 		c.tickets.forget(booked, token)
 		c.tickets.unavailable(booked, now+c.fenceTTL().Milliseconds())
 	}
-}
-
-// prefixedKeys returns ks[i] for every i of at.
-func prefixedKeys(ks []string, at []int) []string {
-	out := make([]string, len(at))
-	for j, i := range at {
-		out[j] = ks[i]
-	}
-	return out
 }
 
 // prefixed returns prefix+ks[i] for every i of at, all in one allocation.

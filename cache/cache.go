@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -342,7 +343,8 @@ func (c *Cache[V]) SetNotFound(ctx context.Context, ks ...string) error {
 // the longest of Options.Lease, Options.LoadTimeout and DefaultLease) are
 // refused. Refused keys are counted in Stats.FillsRefused and are not an
 // error; keys looked up while Redis was unavailable are not written either,
-// and make Fill return an error wrapping ErrUnavailable. To write whatever the key holds, use SetMany or SetNotFound.
+// and make Fill return an error wrapping ErrUnavailable. To write whatever
+// the key holds, use SetMany or SetNotFound.
 func (c *Cache[V]) Fill(ctx context.Context, values map[string]V, notFound []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -399,6 +401,12 @@ type encoded struct {
 	size int // the payload's length before compression
 }
 
+// ttlArg formats the Redis TTL of an entry written at now, in
+// milliseconds, for a script.
+func (e encoded) ttlArg(now time.Time) string {
+	return strconv.FormatInt(e.hdr.HardExpiry-now.UnixMilli(), 10)
+}
+
 // encodeAll encodes vs for ks (negative entries from index nvals on).
 func (c *Cache[V]) encodeAll(ks []string, vs []V, nvals int, now time.Time) ([]encoded, error) {
 	out := make([]encoded, len(ks))
@@ -444,8 +452,7 @@ func (c *Cache[V]) put(ctx context.Context, ks []string, vs []V, nvals int) erro
 	rks := make([]string, len(ks))
 	for i, e := range enc {
 		rks[i] = e.rkey
-		ttl := time.Duration(e.hdr.HardExpiry-now.UnixMilli()) * time.Millisecond
-		args = append(args, e.raw, ttlArg(ttl))
+		args = append(args, e.raw, e.ttlArg(now))
 	}
 	return c.writeOwn(ctx, ks, vs, enc, now, func(ctx context.Context) ([]bool, error) {
 		if err := c.s.write(ctx, c.opts.Timeout, rks, args); err != nil {
@@ -478,8 +485,7 @@ func (c *Cache[V]) putFenced(ctx context.Context, ks []string, vs []V, nvals int
 		if claims[i].absent {
 			absent = "1"
 		}
-		ttl := time.Duration(e.hdr.HardExpiry-now.UnixMilli()) * time.Millisecond
-		args = append(args, claims[i].field, claims[i].value, absent, e.raw, ttlArg(ttl))
+		args = append(args, claims[i].field, claims[i].value, absent, e.raw, e.ttlArg(now))
 	}
 	return c.writeOwn(ctx, ks, vs, enc, now, func(ctx context.Context) ([]bool, error) {
 		written, err := c.s.fill(ctx, c.opts.Timeout, rks, args)
@@ -528,11 +534,11 @@ func (c *Cache[V]) writeOwn(ctx context.Context, ks []string, vs []V, enc []enco
 		c.countErr(err)
 	}
 	for i, k := range ks {
-		ok := err == nil && (written == nil || written[i])
 		if written != nil && !written[i] {
 			c.s.own.written(regs[i], false, false) // refused: Redis holds something else
 			continue
 		}
+		ok := err == nil
 		ktok, keep := c.s.coh.wrote(enc[i].rkey, tok) // in doubt (err) too: fence and drop
 		if ok && keep {
 			c.keepLocal(k, vs[i], enc[i].hdr, enc[i].size, now.UnixMilli(), ktok)

@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -226,6 +225,3 @@ func (b *ticketBook) take(key string, now int64) (fence, bool) {
 	delete(b.m, key)
 	return t.claim, t.exp > now
 }
-
-// ttlArg formats a TTL in milliseconds for a script.
-func ttlArg(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }

@@ -387,11 +387,8 @@ func (s *Store) fill(ctx context.Context, timeout time.Duration, ks []string, ar
 // (see publishing), then stride values of args per key. It returns the
 // groups of key indexes and the call of each.
 func (s *Store) evalPerSlot(ctx context.Context, timeout time.Duration, sc *luaScript, ks []string, stride int, args []any) ([][]int, []*redis.Cmd, error) {
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	err := s.coh.awaitMode(wctx)
-	cancel()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: coherence mode not decided yet: %w", ErrUnavailable, err)
+	if err := s.awaitMode(ctx, timeout); err != nil {
+		return nil, nil, err
 	}
 	var groups [][]int
 	if s.cluster {
@@ -404,18 +401,13 @@ func (s *Store) evalPerSlot(ctx context.Context, timeout time.Duration, sc *luaS
 		groups = [][]int{all}
 	}
 	callArgs := func(gk []string, g []int) ([]string, []any) {
-		keys2 := make([]string, 0, 2*len(g))
-		keys2 = append(keys2, gk...)
-		for _, k := range gk {
-			keys2 = append(keys2, s.fenceKey(k))
-		}
 		cmd, channel := s.publishing(keys.Slot(gk[0]))
 		ga := make([]any, 2, stride*len(g)+2)
 		ga[0], ga[1] = cmd, channel
 		for _, i := range g {
 			ga = append(ga, args[stride*i:stride*(i+1)]...)
 		}
-		return keys2, ga
+		return s.withFences(gk), ga
 	}
 	cmds, err := roundTrip(s, ctx, timeout, func(ctx context.Context) ([]*redis.Cmd, error) {
 		if !s.cluster {
@@ -458,32 +450,42 @@ func (s *Store) evalPerSlot(ctx context.Context, timeout time.Duration, sc *luaS
 	return groups, cmds, err
 }
 
+// awaitMode waits, for at most timeout, until a write knows whether it
+// must announce its keys (see coherence.awaitMode).
+func (s *Store) awaitMode(ctx context.Context, timeout time.Duration) error {
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := s.coh.awaitMode(wctx); err != nil {
+		return fmt.Errorf("%w: coherence mode not decided yet: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// withFences returns the entries rks followed by their fences.
+func (s *Store) withFences(rks []string) []string {
+	all := make([]string, 0, 2*len(rks))
+	all = append(all, rks...)
+	for _, k := range rks {
+		all = append(all, s.fenceKey(k))
+	}
+	return all
+}
+
 // del deletes keys and their fences (ending the loads in flight for them),
 // one DEL per hash slot on Cluster, and in pub/sub coherence publishes the
 // keys after their DEL on the same connection (see publishing), all in one
 // round trip per node.
 func (s *Store) del(ctx context.Context, timeout time.Duration, ks []string) error {
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	err := s.coh.awaitMode(wctx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("%w: coherence mode not decided yet: %w", ErrUnavailable, err)
-	}
-	withFences := func(gk []string) []string {
-		all := make([]string, 0, 2*len(gk))
-		all = append(all, gk...)
-		for _, k := range gk {
-			all = append(all, s.fenceKey(k))
-		}
-		return all
+	if err := s.awaitMode(ctx, timeout); err != nil {
+		return err
 	}
 	return s.call(ctx, timeout, func(ctx context.Context) error {
 		if cmd, _ := s.publishing(0); !s.cluster && cmd == "" {
-			return s.rdb.Del(ctx, withFences(ks)...).Err()
+			return s.rdb.Del(ctx, s.withFences(ks)...).Err()
 		}
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			one := func(gk []string) { // keys of one slot on Cluster
-				p.Del(ctx, withFences(gk)...)
+				p.Del(ctx, s.withFences(gk)...)
 				if cmd, channel := s.publishing(keys.Slot(gk[0])); cmd != "" {
 					for _, k := range gk {
 						p.Do(ctx, cmd, channel, k)
