@@ -88,9 +88,9 @@ func TestParseHTTPDate(t *testing.T) {
 
 func TestEntryCodecRoundTrip(t *testing.T) {
 	e := &entry{
-		kind: kindResponse, status: 203, body: []byte("hello"),
+		kind: kindResponse, key: "k", status: 203, body: []byte("hello"),
 		header:  http.Header{"Content-Type": {"text/plain"}, "X-Multi": {"a", "b"}},
-		reqTime: 1, respTime: 2, initialAge: 3, lifetime: 4, swr: 5, sie: -6, flags: flagNoStale | flagImmutable,
+		reqTime: 1, respTime: 2, initialAge: 3, lifetime: 4, swr: 5, sie: 6, flags: flagNoStale | flagImmutable,
 		vary: []string{"Accept", "Foo"}, varyValues: []string{"text/html", absentField}, tags: []string{"t1"},
 	}
 	b, err := entryCodec{}.Append(nil, e)
@@ -101,7 +101,7 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 	b[len(b)-1] = 'X'
 	require.Equal(t, byte('o'), e.body[4], "Decode copies the body")
 
-	m := &entry{kind: kindVary, vary: []string{"Foo"}, gen: "g"}
+	m := &entry{kind: kindVary, key: "k", vary: []string{"Foo"}, gen: "0a1b", variants: 3}
 	b, err = entryCodec{}.Append(nil, m)
 	require.NoError(t, err)
 	got, err = entryCodec{}.Decode(b)

@@ -112,6 +112,8 @@ func (c *Cache) lookup(ctx context.Context, r *http.Request, primary string) loo
 		if e, ok = c.get(ctx, res.storeKey); !ok {
 			return res
 		}
+	} else if len(e.vary) > 0 {
+		return res // a variant found at a primary key: not what this package writes
 	}
 	if e.kind != kindResponse || !variantMatches(e, r) {
 		res.miss = varyMiss
@@ -132,7 +134,8 @@ func variantMatches(e *entry, r *http.Request) bool {
 	return true
 }
 
-// get reads one key; a miss or an error is !ok.
+// get reads one key; a miss or an error is !ok, and so is an entry that
+// was stored under another key (moved there by someone else).
 func (c *Cache) get(ctx context.Context, key string) (*entry, bool) {
 	e, err := c.store.Get(ctx, key)
 	if err != nil {
@@ -141,22 +144,53 @@ func (c *Cache) get(ctx context.Context, key string) (*entry, bool) {
 		}
 		return nil, false
 	}
+	if e.key != key {
+		c.stats.corrupt.Add(1)
+		return nil, false
+	}
 	return e, true
 }
 
-// put stores a response under primary: directly when it does not
-// vary, else as a variant, writing a new marker when there is none or it
-// names other fields. It returns the key the response went under.
-func (c *Cache) put(ctx context.Context, primary string, marker *entry, e *entry) (string, error) {
+// prepare sets the key e will be stored under (e.key), before e is handed
+// to anyone: primary when it does not vary, else the key of its variant
+// under marker, or under a new marker when there is none or it names other
+// fields.
+func (c *Cache) prepare(primary string, marker *entry, e *entry, _ bool) {
 	if len(e.vary) == 0 {
-		return primary, c.store.Set(ctx, primary, e)
+		e.key = primary
+		return
 	}
 	if marker != nil && slices.Equal(marker.vary, e.vary) {
-		k := variantKey(primary, marker.gen, e.vary, e.varyValues)
+		e.gen = marker.gen
+	} else {
+		e.gen = newGeneration()
+	}
+	e.key = variantKey(primary, e.gen, e.vary, e.varyValues)
+}
+
+// put stores a response prepared for primary: directly when it does not
+// vary, else as a variant, writing a new marker when there is none or it
+// names other fields, or when newVariant (the marker counts its variants).
+// It returns the key the response went under.
+func (c *Cache) put(ctx context.Context, primary string, marker *entry, e *entry, newVariant bool) (string, error) {
+	k := e.key
+	if len(e.vary) == 0 {
 		return k, c.store.Set(ctx, k, e)
 	}
-	m := &entry{kind: kindVary, vary: e.vary, gen: newGeneration()}
-	k := variantKey(primary, m.gen, e.vary, e.varyValues)
+	if marker != nil && slices.Equal(marker.vary, e.vary) && marker.gen == e.gen {
+		if !newVariant {
+			return k, c.store.Set(ctx, k, e)
+		}
+		m := &entry{kind: kindVary, key: primary, vary: marker.vary, gen: marker.gen, variants: marker.variants + 1}
+		return k, c.store.SetMany(ctx, map[string]*entry{primary: m, k: e})
+	}
+	m := &entry{kind: kindVary, key: primary, vary: e.vary, gen: e.gen, variants: 1}
 	// The variant and its marker in one write (atomic on a single server).
 	return k, c.store.SetMany(ctx, map[string]*entry{primary: m, k: e})
+}
+
+// variantsFull reports whether the URL whose marker is m may not take one
+// more variant (Options.MaxVariants).
+func (c *Cache) variantsFull(m *entry) bool {
+	return m != nil && c.opts.MaxVariants > 0 && m.variants >= c.opts.MaxVariants
 }
