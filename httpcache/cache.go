@@ -115,6 +115,10 @@ func (c *Cache) Stats() Stats {
 	}
 }
 
+// StoreStats returns the counters of the Store namespace that holds the
+// responses, with the Store-wide figures (coherence, breaker, local tier).
+func (c *Cache) StoreStats() cache.Stats { return c.store.Stats() }
+
 // redisError counts and logs a failed Store call the request survived.
 func (c *Cache) redisError(op, key string, err error) {
 	c.stats.redisErrors.Add(1)
