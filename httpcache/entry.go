@@ -279,7 +279,7 @@ func validEntry(e *entry) error {
 		return bad("times")
 	}
 	for k, vs := range e.header {
-		if !validToken(k) || len(vs) == 0 {
+		if !validToken(k) || len(vs) == 0 || k != textproto.CanonicalMIMEHeaderKey(k) {
 			return bad("field name")
 		}
 		for _, v := range vs {

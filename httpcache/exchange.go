@@ -91,28 +91,27 @@ func (ex *exchange) detach(up *http.Request) *http.Request {
 	return up.WithContext(ctx)
 }
 
-// upstream returns the request to forward: the client's own, or a copy
-// without its preconditions (the cache evaluates them itself against what
-// it stores), without the routing fields (Options.Routing) and, for a
-// revalidation, with the stored response's validators (RFC 9111 §4.3.1)
-// and without Range and If-Range (the range is served from the validated
-// response).
+// upstream returns the request to forward: without the routing fields
+// (Options.Routing); the client's own preconditions when nothing is
+// stored; for a revalidation, the stored response's validators instead of
+// the client's (the cache evaluates the client's against what it stores,
+// RFC 9111 §4.3.1) and no Range or If-Range (the range is served from the
+// validated response).
 func (ex *exchange) upstream() *http.Request {
 	r := ex.r
 	h := r.Header
 	hasPre := len(h["If-None-Match"]) > 0 || len(h["If-Modified-Since"]) > 0
 	strip := ex.c.routingPresent(h)
-	if r.Method == http.MethodHead && ex.stale == nil {
-		ex.sentConditional, ex.forwardedPre = hasPre, hasPre // forwarded as it is
+	if ex.stale == nil && (!hasPre || !ex.c.opts.FillOnConditionalMiss || r.Method == http.MethodHead) {
+		// Nothing stored: the client's own validators go to the origin,
+		// whose 304 answers them (and is not stored).
+		ex.sentConditional, ex.forwardedPre = hasPre, hasPre
 		if !strip {
 			return r
 		}
 		up := r.Clone(r.Context())
 		ex.c.stripRouting(up.Header)
 		return up
-	}
-	if ex.stale == nil && !hasPre && !strip {
-		return r
 	}
 	up := r.Clone(r.Context())
 	if strip {

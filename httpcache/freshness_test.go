@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -124,7 +125,9 @@ func TestRFC9111_4_2_3_Age(t *testing.T) {
 		{"Date in the past", []string{"Cache-Control", "max-age=600", "Date", e.clock.date(-10 * time.Second)}, 3 * time.Second, 13},
 		{"larger of apparent and corrected", []string{"Cache-Control", "max-age=600", "Date", e.clock.date(-10 * time.Second), "Age", "20"}, 0, 20},
 		{"invalid Age ignored", []string{"Cache-Control", "max-age=600", "Age", "abc"}, 2 * time.Second, 2},
-		{"two Age lines ignored", []string{"Cache-Control", "max-age=600", "Age", "7200", "Age", "0"}, 2 * time.Second, 2},
+		{"two Age lines: the first counts", []string{"Cache-Control", "max-age=600", "Age", "0", "Age", "7200"}, 2 * time.Second, 2},
+		{"a list: the first member counts", []string{"Cache-Control", "max-age=600", "Age", "10, 7200"}, 2 * time.Second, 12},
+		{"an invalid first member: ignored", []string{"Cache-Control", "max-age=600", "Age", "1.5, 10"}, 2 * time.Second, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,6 +142,15 @@ func TestRFC9111_4_2_3_Age(t *testing.T) {
 		})
 	}
 
+	for _, age := range [][]string{{"Age", "7200, 0"}, {"Age", "7200", "Age", "0"}} {
+		t.Run(fmt.Sprint("old first member ", age), func(t *testing.T) {
+			e.t = t
+			e.origin.set(e.fixed(200, "b", append([]string{"Cache-Control", "max-age=600"}, age...)...))
+			p := path()
+			e.miss(p)
+			e.miss(p)
+		})
+	}
 	t.Run("age beyond max-age is stale", func(t *testing.T) {
 		e.t = t
 		e.origin.set(e.fixed(200, "b", "Cache-Control", "max-age=10", "Age", "15"))

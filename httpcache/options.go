@@ -168,6 +168,14 @@ type Options struct {
 	// processes racing to add variants can pass it by a few. Negative: no
 	// cap. Default 64.
 	MaxVariants int
+	// FillOnConditionalMiss, when true, removes the client's
+	// If-None-Match and If-Modified-Since from a request for which nothing
+	// is stored, so that the origin answers in full, the response is
+	// stored, and the cache answers the client's precondition itself
+	// (a 304 when it matches). Default false: they are forwarded as they
+	// are (RFC 9111 §4.3.2) and an origin's 304 goes to that client, not
+	// into the Store.
+	FillOnConditionalMiss bool
 	// IntegrityKey, when set, authenticates every entry written to Redis
 	// with an HMAC-SHA256 under this key (use at least 32 random bytes,
 	// the same for every process sharing the cache) and binds it to its

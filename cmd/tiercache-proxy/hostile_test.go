@@ -345,3 +345,48 @@ func mustURL(t *testing.T, s string) *url.URL {
 	require.NoError(t, err)
 	return u
 }
+
+// TestProxyUnknownTransferCoding: a response with a transfer coding Go's
+// client does not know (the body lasts until the connection closes) is
+// served and stored, not a 502, and its Transfer-Encoding is not stored.
+func TestProxyUnknownTransferCoding(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	var mu sync.Mutex
+	requests := 0
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				req, err := http.ReadRequest(bufio.NewReader(conn))
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				requests++
+				mu.Unlock()
+				fmt.Fprint(conn, "HTTP/1.1 200 OK\r\nTransfer-Encoding: x-foo\r\nCache-Control: max-age=3600\r\nContent-Type: text/plain\r\n\r\n")
+				if req.Method != http.MethodHead {
+					fmt.Fprint(conn, "raw body")
+				}
+			}()
+		}
+	}()
+	u := &upstream{srv: &httptest.Server{URL: "http://" + ln.Addr().String()}}
+	px := startProxy(t, u)
+	res, body := get(t, px, "/te")
+	require.Equal(t, 200, res.StatusCode)
+	require.Equal(t, "raw body", body)
+	res, body = get(t, px, "/te")
+	require.Equal(t, "raw body", body)
+	require.Contains(t, res.Header.Get("Cache-Status"), "hit")
+	require.Empty(t, res.Header.Values("Transfer-Encoding"))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, 2, requests, "the first request was sent twice: once refused by the transport, once read by hand")
+}

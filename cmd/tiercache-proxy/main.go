@@ -333,9 +333,10 @@ func authorized(r *http.Request, token string) bool {
 // connections for the next requests, so the proxy recovers with the
 // upstream.
 func reverseProxy(c config, logger *slog.Logger) *httputil.ReverseProxy {
+	dial := (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	transport := &http.Transport{
 		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           dial,
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
@@ -351,7 +352,7 @@ func reverseProxy(c config, logger *slog.Logger) *httputil.ReverseProxy {
 				pr.Out.Host = pr.In.Host
 			}
 		},
-		Transport: transport,
+		Transport: &teTransport{Transport: transport, dial: dial},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if c.verbose || !errors.Is(err, context.Canceled) {
 				logger.Warn("tiercache-proxy: upstream request failed", "method", r.Method, "url", r.URL.String(), "error", err)
