@@ -272,7 +272,7 @@ func (ex *exchange) finish() {
 		cw.pumpFlush() // the client gets its bytes while the Store is written
 		e := c.newEntry(ex.r, &ex.pol, cw.status, cw.sent, cw.buf, ex.reqTime, cw.respTime)
 		newVariant := ex.res.marker != nil && ex.res.e == nil && ex.stale == nil
-		c.prepare(ex.key, ex.res.marker, e, newVariant)
+		c.prepare(ex.key, ex.res.marker, e)
 		ex.finishFlight(e)
 		c.save(ctx, ex.key, ex.res.marker, e, newVariant)
 	case ex.r.Method == http.MethodHead && ex.flight != nil && ex.pol.store && cw.status < 300:
@@ -326,7 +326,7 @@ func (ex *exchange) freshened(ctx context.Context) {
 	e, pol := c.freshen(ex.r, ex.rq, ex.stale, cw.sent, ex.reqTime, cw.respTime)
 	c.stats.revalidated.Add(1)
 	if pol.store {
-		c.prepare(ex.key, ex.res.marker, e, false)
+		c.prepare(ex.key, ex.res.marker, e)
 		ex.finishFlight(e)
 		c.save(ctx, ex.key, ex.res.marker, e, false)
 	} else {
@@ -349,7 +349,7 @@ func (ex *exchange) outdated(ctx context.Context) {
 	}
 	if ex.r.Method == http.MethodHead && cw.status == http.StatusOK && sameValidators(ex.stale.header, cw.sent) {
 		if e, pol := c.freshen(ex.r, ex.rq, ex.stale, cw.sent, ex.reqTime, cw.respTime); pol.store {
-			c.prepare(ex.key, ex.res.marker, e, false)
+			c.prepare(ex.key, ex.res.marker, e)
 			c.save(ctx, ex.key, ex.res.marker, e, false)
 			return
 		}

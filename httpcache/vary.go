@@ -241,7 +241,7 @@ func (c *Cache) get(ctx context.Context, key string) (*entry, bool) {
 // to anyone: primary when it does not vary, else the key of its variant
 // under marker, or under a new marker when there is none or it names other
 // fields.
-func (c *Cache) prepare(primary string, marker *entry, e *entry, _ bool) {
+func (c *Cache) prepare(primary string, marker *entry, e *entry) {
 	if len(e.vary) == 0 {
 		e.key = primary
 		return
