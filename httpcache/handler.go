@@ -113,7 +113,7 @@ func (c *Cache) serveSafe(w http.ResponseWriter, r *http.Request, next http.Hand
 // forward on their own.
 func (c *Cache) forwardCoalesced(w http.ResponseWriter, ex *exchange) {
 	r, rq := ex.r, ex.rq
-	if rq.body || (rq.rng != "" && ex.stale == nil) {
+	if rq.body || (rq.rangeReq() != "" && ex.stale == nil) {
 		ex.run(w)
 		return
 	}
@@ -234,9 +234,9 @@ func (c *Cache) serveStored(w http.ResponseWriter, r *http.Request, rq *request,
 	}
 	body := e.body
 	status := e.status
-	if rq.rng != "" && status == http.StatusOK && e.flags&flagHeadOnly == 0 && len(h["Content-Range"]) == 0 && ifRangeHolds(rq.ifRange, e.header) {
+	if rng := rq.rangeReq(); rng != "" && status == http.StatusOK && e.flags&flagHeadOnly == 0 && len(h["Content-Range"]) == 0 && ifRangeHolds(rq.pre.ifRange, e.header) {
 		size := int64(len(body))
-		if br, unsat, ok := parseRange(rq.rng, size); ok {
+		if br, unsat, ok := parseRange(rng, size); ok {
 			if unsat {
 				delete(h, "Content-Type")
 				h["Content-Range"] = []string{"bytes */" + strconv.FormatInt(size, 10)}

@@ -27,13 +27,14 @@ func evalPreconditions(rq *request, status int, h http.Header, respTime int64) p
 	if status < 200 || status > 299 {
 		return preNone
 	}
-	switch {
-	case len(rq.im) > 0:
-		if !strongMatch(rq.im, h.Get("ETag")) {
+	switch p := rq.pre; {
+	case p == nil:
+	case len(p.im) > 0:
+		if !strongMatch(p.im, h.Get("ETag")) {
 			return preFailed
 		}
-	case rq.hasIUS:
-		if lm, ok := parseHTTPDate(h.Get("Last-Modified")); ok && lm.After(rq.ius) {
+	case p.hasIUS:
+		if lm, ok := parseHTTPDate(h.Get("Last-Modified")); ok && lm.After(p.ius) {
 			return preFailed
 		}
 	}

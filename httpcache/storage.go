@@ -17,9 +17,14 @@ type request struct {
 	inm    []string // If-None-Match field lines
 	ims    time.Time
 	hasIMS bool
-	// Preconditions only evaluated against a stored response (never
-	// forwarded to be stored): Range (GET), If-Range, If-Match,
-	// If-Unmodified-Since.
+	pre    *preconditions // nil unless the request has one of them
+}
+
+// preconditions are the request fields the cache evaluates only against a
+// stored response (never forwarded to be stored): Range (GET), If-Range,
+// If-Match, If-Unmodified-Since. Kept apart so that the common request
+// does not carry them.
+type preconditions struct {
 	rng     string
 	ifRange string
 	im      []string
@@ -51,22 +56,34 @@ func parseRequest(r *http.Request) *request {
 // evaluates only against a stored response.
 func (rq *request) parsePreconditions(r *http.Request) {
 	h := r.Header
+	p := &preconditions{}
 	if r.Method == http.MethodGet {
-		rq.rng = strings.Join(h["Range"], ",")
+		p.rng = strings.Join(h["Range"], ",")
 	}
-	rq.ifRange = strings.TrimSpace(h.Get("If-Range"))
-	rq.im = h["If-Match"]
-	if len(rq.im) == 0 {
+	p.ifRange = strings.TrimSpace(h.Get("If-Range"))
+	p.im = h["If-Match"]
+	if len(p.im) == 0 {
 		if v := h.Get("If-Unmodified-Since"); v != "" {
-			rq.ius, rq.hasIUS = parseHTTPDate(v)
+			p.ius, p.hasIUS = parseHTTPDate(v)
 		}
 	}
+	rq.pre = p
 }
 
 // originOnly reports whether the request carries preconditions the cache
 // evaluates only against a stored response: without one, the request is
 // forwarded as it is and its response is not stored.
-func (rq *request) originOnly() bool { return len(rq.im) > 0 || rq.hasIUS }
+func (rq *request) originOnly() bool {
+	return rq.pre != nil && (len(rq.pre.im) > 0 || rq.pre.hasIUS)
+}
+
+// rangeReq returns the request's Range ("" when none, or not a GET).
+func (rq *request) rangeReq() string {
+	if rq.pre == nil {
+		return ""
+	}
+	return rq.pre.rng
+}
 
 // conditional reports whether the request carries a precondition a cache
 // evaluates (RFC 9111 §4.3.2).
