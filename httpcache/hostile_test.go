@@ -542,3 +542,18 @@ func TestHostile_AbsoluteFormScheme(t *testing.T) {
 	require.Equal(t, "scheme=", e.miss(p).body)
 	require.Equal(t, "scheme=", e.hit(p).body)
 }
+
+// TestCookieRevalidationKeepsSharedEntry: a client with a cookie whose
+// request revalidates a shared response (stored from a request without
+// one) freshens it; it does not evict it.
+func TestCookieRevalidationKeepsSharedEntry(t *testing.T) {
+	e := newEnv(t, redistest.Start(t), Options{})
+	e.validatingOrigin("shared", []string{"Cache-Control", "max-age=1", "ETag", `"s"`}, "Cache-Control", "max-age=600", "ETag", `"s"`)
+	p := path()
+	e.miss(p)
+	e.clock.advance(2 * time.Second)
+	r := e.miss(p, "Cookie", "sid=1")
+	require.Equal(t, "shared", r.body)
+	require.Contains(t, r.header.Get("Cache-Status"), "stored")
+	e.hit(p)
+}

@@ -62,7 +62,11 @@ func (c *Cache) freshen(r *http.Request, rq *request, old *entry, h http.Header,
 		// The stored Date is the old exchange's; this exchange's is now.
 		merged.Set("Date", respTime.UTC().Format(http.TimeFormat))
 	}
-	pol := c.responsePolicy(r, rq, old.status, merged, respTime)
+	// The response stays what it was stored as: a Cookie or content on the
+	// request that revalidated it does not make it unstorable.
+	view := *rq
+	view.cookie, view.body = false, false
+	pol := c.responsePolicy(r, &view, old.status, merged, respTime)
 	n.header = c.storedHeader(merged, &pol, respTime)
 	if !slices.Equal(pol.vary, old.vary) {
 		// The validation changed what the response varies on: it is now
