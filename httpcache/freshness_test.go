@@ -80,6 +80,12 @@ func TestRFC9111_4_2_1_FreshnessLifetime(t *testing.T) {
 		{name: "max-age=0 over a future Expires", fields: []string{"Cache-Control", "max-age=0", "Expires", "Thu, 03 Jan 2030 00:00:00 GMT"}},
 		{name: "Expires with an invalid Date uses the time received", fields: []string{"Date", "foo", "Expires", "Wed, 02 Jan 2030 04:04:05 GMT"}, wait: 30 * time.Minute, cached: true},
 		{name: "Expires lowercase gmt", fields: []string{"Expires", "Wed, 02 Jan 2030 04:04:05 gmt"}, wait: 30 * time.Minute, cached: true},
+		{name: "Expires with double spaces is invalid", fields: []string{"Expires", "Wed, 02  Jan  2030 04:04:05 GMT"}},
+		{name: "Expires with a one-digit hour is invalid", fields: []string{"Expires", "Wed, 02 Jan 2030 4:04:05 GMT"}},
+		{name: "two different Expires lines are invalid", fields: []string{"Expires", "Wed, 02 Jan 2030 04:04:05 GMT", "Expires", "Wed, 02 Jan 2030 04:04:06 GMT"}},
+		{name: "two equal Expires lines", fields: []string{"Expires", "Wed, 02 Jan 2030 04:04:05 GMT", "Expires", "Wed, 02 Jan 2030 04:04:05 GMT"}, wait: 30 * time.Minute, cached: true},
+		{name: "duplicate max-age: the first wins", fields: []string{"Cache-Control", "max-age=1, max-age=3600"}, wait: 30 * time.Second},
+		{name: "invalid max-age is stale, over Expires", fields: []string{"Cache-Control", "max-age=1.5", "Expires", "Wed, 02 Jan 2030 04:04:05 GMT"}},
 	})
 }
 

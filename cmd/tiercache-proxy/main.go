@@ -336,7 +336,7 @@ func reverseProxy(c config, logger *slog.Logger) *httputil.ReverseProxy {
 	dial := (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	transport := &http.Transport{
 		Proxy:                 nil,
-		DialContext:           dial,
+		DialContext:           teDialer(dial), // responses with an unknown transfer coding are read, not refused
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
@@ -352,7 +352,7 @@ func reverseProxy(c config, logger *slog.Logger) *httputil.ReverseProxy {
 				pr.Out.Host = pr.In.Host
 			}
 		},
-		Transport: &teTransport{Transport: transport, dial: dial},
+		Transport: transport,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if c.verbose || !errors.Is(err, context.Canceled) {
 				logger.Warn("tiercache-proxy: upstream request failed", "method", r.Method, "url", r.URL.String(), "error", err)

@@ -1,135 +1,147 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
-	"crypto/tls"
-	"errors"
-	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/textproto"
-	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
-// teTransport is the upstream transport: http.Transport, and for a GET or
-// HEAD whose response it refuses for a transfer coding it does not know
-// (it supports chunked only), the same request once more on a connection
-// of its own whose response is read by hand (RFC 9112 §6.3: when chunked
-// is not the final coding, the body lasts until the connection closes).
-// Without it such a response would be a 502.
-type teTransport struct {
-	*http.Transport
-	dial func(ctx context.Context, network, addr string) (net.Conn, error)
-}
+// Go's HTTP client implements the chunked transfer coding only: a response
+// whose Transfer-Encoding ends in another coding is refused ("unsupported
+// transfer encoding") and would become a 502. RFC 9112 §6.3 says such a
+// body lasts until the connection closes. teConn makes the client read it
+// that way: on the connections to the upstream, the header block of a
+// response whose final transfer coding is not chunked is rewritten without
+// its Transfer-Encoding and Content-Length lines and with Connection:
+// close, so that the body is read until the close (its bytes pass as they
+// are: an unknown coding cannot be decoded). Every other byte passes
+// untouched.
 
-func (t *teTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	res, err := t.Transport.RoundTrip(r)
-	if err == nil || !strings.Contains(err.Error(), "unsupported transfer encoding") ||
-		(r.Method != http.MethodGet && r.Method != http.MethodHead) || (r.Body != nil && r.Body != http.NoBody) {
-		return res, err
-	}
-	return t.rawRoundTrip(r)
-}
+// maxHeaderBlock bounds the header block teConn holds to inspect; a longer
+// one passes untouched.
+const maxHeaderBlock = 64 << 10
 
-// rawRoundTrip sends r on a new connection with Connection: close and reads
-// the response itself: the transfer codings are dropped from the header, a
-// final chunked coding is decoded, and otherwise the body is what the
-// connection carries until it closes (an unknown coding cannot be
-// decoded, so the bytes pass as they are).
-func (t *teTransport) rawRoundTrip(r *http.Request) (*http.Response, error) {
-	ctx := r.Context()
-	addr := r.URL.Host
-	if r.URL.Port() == "" {
-		if r.URL.Scheme == "https" {
-			addr = net.JoinHostPort(r.URL.Hostname(), "443")
-		} else {
-			addr = net.JoinHostPort(r.URL.Hostname(), "80")
-		}
-	}
-	conn, err := t.dial(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	if r.URL.Scheme == "https" {
-		cfg := &tls.Config{ServerName: r.URL.Hostname()}
-		if t.TLSClientConfig != nil {
-			cfg = t.TLSClientConfig.Clone()
-			if cfg.ServerName == "" {
-				cfg.ServerName = r.URL.Hostname()
-			}
-		}
-		tc := tls.Client(conn, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			_ = conn.Close()
+// teDialer wraps a DialContext with teConn.
+func teDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
 			return nil, err
 		}
-		conn = tc
+		return &teConn{Conn: c}, nil
 	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	out := r.Clone(ctx)
-	out.Close = true
-	out.Header.Set("Connection", "close")
-	if err := out.Write(conn); err != nil {
-		stop()
-		_ = conn.Close()
-		return nil, err
+}
+
+// teConn is a client connection that rewrites the header blocks of
+// responses with an unsupported final transfer coding. A response header
+// block is recognised as the bytes that follow a request (a Write since the
+// last final response header) and start with "HTTP/1." at a read.
+type teConn struct {
+	net.Conn
+	expect   atomic.Bool // a request was written since the last final response header
+	inHeader bool
+	hdr      []byte // the header block being read
+	pending  []byte // bytes read and inspected, not yet returned
+}
+
+func (c *teConn) Write(p []byte) (int, error) {
+	c.expect.Store(true)
+	return c.Conn.Write(p)
+}
+
+func (c *teConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
 	}
-	br := bufio.NewReader(conn)
-	tp := textproto.NewReader(br)
-	line, err := tp.ReadLine()
-	if err != nil {
-		stop()
-		_ = conn.Close()
-		return nil, err
+	n, err := c.Conn.Read(p)
+	if n == 0 || (!c.inHeader && !(c.expect.Load() && bytes.HasPrefix(p[:n], []byte("HTTP/1.")))) {
+		return n, err
 	}
-	proto, status, ok := strings.Cut(line, " ")
-	code, cerr := strconv.Atoi(strings.SplitN(status, " ", 2)[0])
-	if !ok || !strings.HasPrefix(proto, "HTTP/1.") || cerr != nil || code < 100 || code > 999 {
-		stop()
-		_ = conn.Close()
-		return nil, fmt.Errorf("tiercache-proxy: malformed status line %q", line)
-	}
-	mh, err := tp.ReadMIMEHeader()
-	if err != nil {
-		stop()
-		_ = conn.Close()
-		return nil, err
-	}
-	h := http.Header(mh)
-	codings := strings.Split(strings.Join(h["Transfer-Encoding"], ","), ",")
-	delete(h, "Transfer-Encoding")
-	delete(h, "Content-Length") // ignored when Transfer-Encoding is present (RFC 9112 §6.3)
-	var body io.Reader = br
-	if last := strings.ToLower(strings.TrimSpace(codings[len(codings)-1])); last == "chunked" {
-		if len(codings) > 1 {
-			stop()
-			_ = conn.Close()
-			return nil, errors.New("tiercache-proxy: transfer codings before chunked are not supported")
+	c.inHeader = true
+	c.hdr = append(c.hdr, p[:n]...)
+	for {
+		i := bytes.Index(c.hdr, []byte("\r\n\r\n"))
+		if i < 0 {
+			if err != nil || len(c.hdr) > maxHeaderBlock {
+				return c.release(p, c.hdr, err)
+			}
+			buf := make([]byte, 4096)
+			var m int
+			m, err = c.Conn.Read(buf)
+			c.hdr = append(c.hdr, buf[:m]...)
+			continue
 		}
-		body = httputil.NewChunkedReader(br)
+		block, rest := c.hdr[:i+4], c.hdr[i+4:]
+		out := rewriteTE(block)
+		if len(block) > 9 && block[9] == '1' { // a 1xx: the final header follows
+			c.pending = append(c.pending, out...)
+			c.hdr = append([]byte(nil), rest...)
+			if len(c.hdr) == 0 {
+				return c.flushPending(p, err)
+			}
+			if !bytes.HasPrefix(c.hdr, []byte("HTTP/1.")) && len(c.hdr) >= 7 {
+				return c.release(p, c.hdr, err)
+			}
+			continue
+		}
+		c.expect.Store(false)
+		return c.release(p, append(out, rest...), err)
 	}
-	if r.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified {
-		body = http.NoBody
-	}
-	return &http.Response{
-		Status: status, StatusCode: code, Proto: proto, ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, Body: &connBody{Reader: body, conn: conn, stop: stop}, ContentLength: -1,
-		Close: true, Request: r,
-	}, nil
 }
 
-// connBody is a response body that closes its connection.
-type connBody struct {
-	io.Reader
-	conn net.Conn
-	stop func() bool
+// release hands b (after anything pending) to the reader and stops
+// inspecting until the next response.
+func (c *teConn) release(p, b []byte, err error) (int, error) {
+	c.inHeader, c.hdr = false, nil
+	c.pending = append(c.pending, b...)
+	return c.flushPending(p, err)
 }
 
-func (b *connBody) Close() error {
-	b.stop()
-	return b.conn.Close()
+func (c *teConn) flushPending(p []byte, err error) (int, error) {
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	if len(c.pending) > 0 {
+		err = nil // the error comes with the next read
+	}
+	return n, err
+}
+
+// rewriteTE returns a response header block rewritten when its final
+// transfer coding is not chunked: without Transfer-Encoding and
+// Content-Length, with Connection: close. Other blocks come back as they
+// are.
+func rewriteTE(block []byte) []byte {
+	lines := strings.Split(string(block[:len(block)-4]), "\r\n")
+	var codings []string
+	for _, l := range lines[1:] {
+		name, value, ok := strings.Cut(l, ":")
+		if ok && strings.EqualFold(strings.TrimSpace(name), "Transfer-Encoding") {
+			for f := range strings.SplitSeq(value, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					codings = append(codings, strings.ToLower(f))
+				}
+			}
+		}
+	}
+	if len(codings) == 0 || codings[len(codings)-1] == "chunked" {
+		return block
+	}
+	var b strings.Builder
+	b.WriteString(lines[0])
+	b.WriteString("\r\n")
+	for _, l := range lines[1:] {
+		name, _, _ := strings.Cut(l, ":")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "transfer-encoding", "content-length", "connection":
+			continue
+		}
+		b.WriteString(l)
+		b.WriteString("\r\n")
+	}
+	b.WriteString("Connection: close\r\n\r\n")
+	return []byte(b.String())
 }
