@@ -153,8 +153,9 @@ func TestProxySlowClient(t *testing.T) {
 			done <- len(b)
 		}()
 	}
-	// Let the upstream answer once the others wait on the slow client's fetch.
-	require.Eventually(t, func() bool { return p.cache.Stats().Misses >= 1 }, 10*time.Second, time.Millisecond)
+	// Let the upstream answer once the others missed too: they wait on the
+	// slow client's fetch (or, joining as it ends, find its response stored).
+	require.Eventually(t, func() bool { return p.cache.Stats().Misses >= 1+waiters }, 10*time.Second, time.Millisecond)
 	close(proceed)
 	for range waiters {
 		select {
