@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"strings"
@@ -58,14 +57,14 @@ func (c *teConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	n, err := c.Conn.Read(p)
-	if n == 0 || (!c.inHeader && !(c.expect.Load() && bytes.HasPrefix(p[:n], []byte("HTTP/1.")))) {
+	if n == 0 || (!c.inHeader && !(c.expect.Load() && statusLinePrefix(p[:n]))) {
 		return n, err
 	}
 	c.inHeader = true
 	c.hdr = append(c.hdr, p[:n]...)
 	for {
-		i := bytes.Index(c.hdr, []byte("\r\n\r\n"))
-		if i < 0 {
+		end := headerEnd(c.hdr)
+		if end < 0 {
 			if err != nil || len(c.hdr) > maxHeaderBlock {
 				return c.release(p, c.hdr, err)
 			}
@@ -75,7 +74,7 @@ func (c *teConn) Read(p []byte) (int, error) {
 			c.hdr = append(c.hdr, buf[:m]...)
 			continue
 		}
-		block, rest := c.hdr[:i+4], c.hdr[i+4:]
+		block, rest := c.hdr[:end], c.hdr[end:]
 		out := rewriteTE(block)
 		if len(block) > 9 && block[9] == '1' { // a 1xx: the final header follows
 			c.pending = append(c.pending, out...)
@@ -83,7 +82,7 @@ func (c *teConn) Read(p []byte) (int, error) {
 			if len(c.hdr) == 0 {
 				return c.flushPending(p, err)
 			}
-			if !bytes.HasPrefix(c.hdr, []byte("HTTP/1.")) && len(c.hdr) >= 7 {
+			if !statusLinePrefix(c.hdr) {
 				return c.release(p, c.hdr, err)
 			}
 			continue
@@ -91,6 +90,34 @@ func (c *teConn) Read(p []byte) (int, error) {
 		c.expect.Store(false)
 		return c.release(p, append(out, rest...), err)
 	}
+}
+
+// statusLinePrefix reports whether b starts like a status line ("HTTP/1."),
+// as far as it goes.
+func statusLinePrefix(b []byte) bool {
+	const prefix = "HTTP/1."
+	if len(b) < len(prefix) {
+		return string(b) == prefix[:len(b)]
+	}
+	return string(b[:len(prefix)]) == prefix
+}
+
+// headerEnd returns the length of the header block at the start of b (up
+// to and including the empty line, CRLF or bare LF), or -1 when it is not
+// complete.
+func headerEnd(b []byte) int {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		switch {
+		case i+1 < len(b) && b[i+1] == '\n':
+			return i + 2
+		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
+			return i + 3
+		}
+	}
+	return -1
 }
 
 // release hands b (after anything pending) to the reader and stops
@@ -115,7 +142,10 @@ func (c *teConn) flushPending(p []byte, err error) (int, error) {
 // Content-Length, with Connection: close. Other blocks come back as they
 // are.
 func rewriteTE(block []byte) []byte {
-	lines := strings.Split(string(block[:len(block)-4]), "\r\n")
+	lines := strings.Split(strings.TrimRight(string(block), "\r\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
 	var codings []string
 	for _, l := range lines[1:] {
 		name, value, ok := strings.Cut(l, ":")

@@ -46,6 +46,8 @@ func TestTEConn(t *testing.T) {
 						fmt.Fprint(conn, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nHTTP/\r\n0\r\n\r\n")
 					case "/interim":
 						fmt.Fprint(conn, "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					case "/bare-lf":
+						fmt.Fprint(conn, "HTTP/1.1 200 OK\nContent-Length: 2\n\nlf")
 					case "/unknown":
 						fmt.Fprint(conn, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, x-foo\r\nContent-Length: 3\r\nX-A: b\r\n\r\nuntil the close")
 						return
@@ -70,6 +72,8 @@ func TestTEConn(t *testing.T) {
 	require.Equal(t, "HTTP/", body)
 	_, body = get("/interim")
 	require.Equal(t, "ok", body)
+	_, body = get("/bare-lf")
+	require.Equal(t, "lf", body)
 	res, body := get("/unknown")
 	require.Equal(t, "until the close", body)
 	require.Equal(t, "b", res.Header.Get("X-A"))
@@ -77,4 +81,27 @@ func TestTEConn(t *testing.T) {
 	require.Equal(t, 1, <-conns)
 	require.Len(t, conns, 0, "one connection for the four responses")
 	require.True(t, strings.HasPrefix(string(rewriteTE([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"))), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"))
+}
+
+// TestTEConnSplitReads: a status line and a header block that arrive in
+// pieces (net.Pipe hands each write to one read) are recognised and
+// rewritten whole.
+func TestTEConnSplitReads(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	c := &teConn{Conn: client}
+	go func() {
+		defer server.Close()
+		_, _ = io.Copy(io.Discard, io.LimitReader(server, 3))
+		for _, piece := range []string{"HTT", "P/1.1 200 OK\r\nTransfer-", "Encoding: x-foo\r\n", "\r\nbody"} {
+			if _, err := server.Write([]byte(piece)); err != nil {
+				return
+			}
+		}
+	}()
+	_, err := c.Write([]byte("GET"))
+	require.NoError(t, err)
+	got, err := io.ReadAll(c)
+	require.NoError(t, err)
+	require.Equal(t, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody", string(got))
 }
