@@ -178,12 +178,11 @@ func TestHostile_UnkeyedInputs(t *testing.T) {
 }
 
 // storm sends n concurrent requests for p with the fields, the first to
-// reach the origin held until the n-1 others wait on it (or, where they do
-// not coalesce, reached the origin too), and returns how many reached the
-// origin and the responses.
+// reach the origin (answered by script) held until the n-1 others wait on
+// the flight flightKey (or, where they do not coalesce, reached the origin
+// too), and returns how many reached the origin and the responses.
 func storm(t *testing.T, e *env, n int, method, p, flightKey string, script func(int, http.ResponseWriter, *http.Request), fields ...string) (int, []resp) {
 	t.Helper()
-	before := e.origin.count()
 	e.origin.set(func(k int, w http.ResponseWriter, r *http.Request) {
 		if k == 1 {
 			deadline := time.Now().Add(waitFor)
@@ -193,7 +192,6 @@ func storm(t *testing.T, e *env, n int, method, p, flightKey string, script func
 		}
 		script(k, w, r)
 	})
-	_ = before
 	out := make([]resp, n)
 	var wg sync.WaitGroup
 	for i := range n {
