@@ -47,7 +47,7 @@ func New(s *cache.Store, opts Options) (*Cache, error) {
 	store, err := cache.New(s, opts.Namespace, cache.Options[*entry]{
 		TTL:           opts.MaxTTL,
 		LocalTTL:      opts.LocalTTL,
-		Codec:         entryCodec{key: opts.IntegrityKey},
+		Codec:         newEntryCodec(opts.IntegrityKey),
 		MaxValueSize:  opts.MaxBodySize + headerAllowance,
 		CompressAbove: opts.CompressAbove,
 	})

@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"net/http"
 	"net/textproto"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tiercache/tiercache/codec"
@@ -105,7 +107,31 @@ func (e *entry) ttl(now int64) int64 { return e.lifetime - e.currentAge(now) }
 // entry is written with its MAC and an entry without a valid one is
 // rejected; without a key, a MAC is ignored.
 type entryCodec struct {
-	key []byte // Options.IntegrityKey
+	key  []byte     // Options.IntegrityKey
+	macs *sync.Pool // of hash.Hash: HMAC-SHA256 under key; nil: made per call
+}
+
+// newEntryCodec returns the codec for an integrity key (nil: none).
+func newEntryCodec(key []byte) entryCodec {
+	c := entryCodec{key: key}
+	if key != nil {
+		c.macs = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
+	}
+	return c
+}
+
+// mac returns the HMAC of b under the codec's key, appended to dst.
+func (c entryCodec) mac(dst, b []byte) []byte {
+	var m hash.Hash
+	if c.macs != nil {
+		m = c.macs.Get().(hash.Hash)
+		defer c.macs.Put(m)
+		m.Reset()
+	} else {
+		m = hmac.New(sha256.New, c.key)
+	}
+	m.Write(b)
+	return m.Sum(dst)
 }
 
 const (
@@ -169,9 +195,7 @@ func (c entryCodec) seal(dst []byte, start int) []byte {
 	if c.key == nil {
 		return dst
 	}
-	m := hmac.New(sha256.New, c.key)
-	m.Write(dst[start:])
-	return m.Sum(dst)
+	return c.mac(dst, dst[start:])
 }
 
 func (c entryCodec) Decode(data []byte) (*entry, error) {
@@ -189,9 +213,8 @@ func (c entryCodec) Decode(data []byte) (*entry, error) {
 		}
 		payload, sum := data[:len(data)-macSize], data[len(data)-macSize:]
 		if c.key != nil {
-			m := hmac.New(sha256.New, c.key)
-			m.Write(payload)
-			if !hmac.Equal(m.Sum(nil), sum) {
+			var buf [macSize]byte
+			if !hmac.Equal(c.mac(buf[:0], payload), sum) {
 				return nil, fmt.Errorf("%w: MAC mismatch", errCorruptEntry)
 			}
 		}

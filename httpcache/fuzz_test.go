@@ -71,7 +71,7 @@ func FuzzParseTargeted(f *testing.F) {
 // encodes back to the same bytes; with an integrity key, only what was
 // sealed with it is accepted.
 func FuzzEntryDecode(f *testing.F) {
-	plain, keyed := entryCodec{}, entryCodec{key: []byte("0123456789abcdef")}
+	plain, keyed := newEntryCodec(nil), newEntryCodec([]byte("0123456789abcdef"))
 	resp := &entry{kind: kindResponse, key: "http://a/b", status: 200, header: http.Header{"A": {"b"}, "Content-Length": {"1"}},
 		body: []byte("x"), reqTime: 1, respTime: 2, lifetime: 3, vary: []string{"Accept"}, varyValues: []string{"x"}, tags: []string{"t"}}
 	marker := &entry{kind: kindVary, key: "http://a/b", vary: []string{"Accept"}, gen: "00ff", variants: 2}
