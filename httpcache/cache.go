@@ -166,7 +166,7 @@ func defaultKey(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https://"
 	}
-	if s := r.URL.Scheme; s != "" && !strings.EqualFold(s+"://", scheme) {
+	if s := r.URL.Scheme; s != "" && (len(s)+3 != len(scheme) || !strings.EqualFold(s, scheme[:len(s)])) {
 		return ""
 	}
 	uri := r.URL.RequestURI()
