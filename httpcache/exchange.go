@@ -64,6 +64,12 @@ func (ex *exchange) run(w http.ResponseWriter) {
 	}()
 	ex.next.ServeHTTP(ex.cw, up)
 	done = true
+	if up.Context().Err() != nil {
+		// The handler's context ended (its client left, or the detached
+		// fill timed out): it may have cut its response short, which
+		// without a Content-Length looks complete. Not stored.
+		ex.cw.capture, ex.cw.buf = false, nil
+	}
 	ex.finish()
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -347,7 +348,9 @@ func TestHostile_FillOutlivesClient(t *testing.T) {
 	e := newEnv(t, redistest.Start(t), Options{})
 	p := path()
 	release := make(chan struct{})
+	handlerCtx := make(chan context.Context, 1)
 	e.origin.set(func(n int, w http.ResponseWriter, r *http.Request) {
+		handlerCtx <- r.Context()
 		w.Header().Set("Cache-Control", "max-age=3600")
 		w.WriteHeader(200)
 		_, _ = io.WriteString(w, "part1 ")
@@ -365,11 +368,12 @@ func TestHostile_FillOutlivesClient(t *testing.T) {
 	buf := make([]byte, 6)
 	_, err = io.ReadFull(res.Body, buf)
 	require.NoError(t, err)
+	hctx := <-handlerCtx
 	cancel()
 	_ = res.Body.Close()
-	// The server notices the client left (its context ends): then the
-	// origin may go on.
-	require.Eventually(t, func() bool { return e.c.flights.waiting(e.srv.URL+p) == 0 && flightCtxGone(e, p) }, waitFor, tick)
+	// The server noticed the client left: the flight says so (or, were the
+	// handler's context the client's, it would end).
+	require.Eventually(t, func() bool { return flightCtxGone(e, p) || hctx.Err() != nil }, waitFor, tick)
 	close(release)
 	require.Eventually(t, func() bool { return e.c.Stats().Stored == 1 }, waitFor, tick)
 	require.Equal(t, "part1 part2", e.hit(p).body)
@@ -554,4 +558,51 @@ func TestCookieRevalidationKeepsSharedEntry(t *testing.T) {
 	require.Equal(t, "shared", r.body)
 	require.Contains(t, r.header.Get("Cache-Status"), "stored")
 	e.hit(p)
+}
+
+// TestCutShortNotStored: a handler that stops early because its client
+// left (its context ended) leaves a response that is not stored, even
+// without a Content-Length to show it is short.
+func TestCutShortNotStored(t *testing.T) {
+	e := newEnv(t, redistest.Start(t), Options{})
+	p := path()
+	release := make(chan struct{})
+	handlerCtx := make(chan context.Context, 1)
+	e.origin.set(func(n int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.WriteHeader(200)
+		_, _ = io.WriteString(w, "part1 ")
+		w.(http.Flusher).Flush()
+		handlerCtx <- r.Context()
+		<-release
+		if r.Context().Err() == nil {
+			_, _ = io.WriteString(w, "part2")
+		}
+	})
+	// The cache's handler on a server of this test's, which says when it
+	// has returned (the exchange has finished, stored or not).
+	served := make(chan struct{}, 1)
+	h := e.c.Handler(e.origin)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		served <- struct{}{}
+	}))
+	defer srv.Close()
+	// A range request on a cold URL is forwarded on its own (no flight to
+	// detach it from its client).
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+p, nil)
+	req.Header.Set("Range", "bytes=0-")
+	res, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	buf := make([]byte, 6)
+	_, err = io.ReadFull(res.Body, buf)
+	require.NoError(t, err)
+	hctx := <-handlerCtx
+	cancel()
+	_ = res.Body.Close()
+	<-hctx.Done()
+	close(release)
+	<-served
+	require.Equal(t, uint64(0), e.c.Stats().Stored, "the response cut short was not stored")
 }
