@@ -3,7 +3,7 @@ GO        ?= go
 FUZZTIME  ?= 20s
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: demo test redis-server bench fuzz lint
+.PHONY: demo test redis-server bench fuzz lint cache-tests
 
 ## demo: run the demo against $REDIS_URL, or an embedded Redis when it is unset.
 ## (Built, then run: `go run` would add an "exit status 1" line to the demo's own.)
@@ -36,3 +36,14 @@ lint:
 	cd bench && $(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## cache-tests: the http-tests/cache-tests suite against tiercache-proxy, local-only and on a
+## redis-server of its own (needs node >= 18: `apt-get install nodejs npm` as root; the suite is cloned
+## into ~/.cache/tiercache/cache-tests unless CACHE_TESTS_DIR names a checkout). Not part of `make test`.
+cache-tests: redis-server
+	@command -v node >/dev/null || { echo "cache-tests: node is required (apt-get install nodejs npm)"; exit 1; }
+	@dir=$${CACHE_TESTS_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/tiercache/cache-tests}; \
+	[ -f "$$dir/tests/index.mjs" ] || git clone --depth 1 https://github.com/http-tests/cache-tests "$$dir"; \
+	[ -d "$$dir/node_modules/undici" ] || (cd "$$dir" && npm install --no-audit --no-fund); \
+	CACHE_TESTS_DIR=$$dir sh httpcache/conformance/run.sh && \
+	CACHE_TESTS_DIR=$$dir WITH_REDIS=1 sh httpcache/conformance/run.sh

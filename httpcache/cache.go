@@ -47,7 +47,7 @@ func New(s *cache.Store, opts Options) (*Cache, error) {
 	store, err := cache.New(s, opts.Namespace, cache.Options[*entry]{
 		TTL:           opts.MaxTTL,
 		LocalTTL:      opts.LocalTTL,
-		Codec:         entryCodec{},
+		Codec:         newEntryCodec(opts.IntegrityKey),
 		MaxValueSize:  opts.MaxBodySize + headerAllowance,
 		CompressAbove: opts.CompressAbove,
 	})
@@ -97,10 +97,11 @@ type Stats struct {
 	Invalidated  uint64 // keys invalidated by unsafe methods
 	RedisErrors  uint64 // failed reads and writes of the Store (the request was served anyway)
 	NotStoredBig uint64 // responses not stored because their body exceeded MaxBodySize
+	Corrupt      uint64 // stored entries read under another key than theirs (read as misses; the Store counts undecodable ones in its DecodeErrors)
 }
 
 type counters struct {
-	hits, staleHits, misses, revalidated, stored, coalesced, invalidated, redisErrors, tooBig atomic.Uint64
+	hits, staleHits, misses, revalidated, stored, coalesced, invalidated, redisErrors, tooBig, corrupt atomic.Uint64
 }
 
 // Stats returns the Cache's counters.
@@ -110,8 +111,13 @@ func (c *Cache) Stats() Stats {
 		Hits: s.hits.Load(), StaleHits: s.staleHits.Load(), Misses: s.misses.Load(),
 		Revalidated: s.revalidated.Load(), Stored: s.stored.Load(), Coalesced: s.coalesced.Load(),
 		Invalidated: s.invalidated.Load(), RedisErrors: s.redisErrors.Load(), NotStoredBig: s.tooBig.Load(),
+		Corrupt: s.corrupt.Load(),
 	}
 }
+
+// StoreStats returns the counters of the Store namespace that holds the
+// responses, with the Store-wide figures (coherence, breaker, local tier).
+func (c *Cache) StoreStats() cache.Stats { return c.store.Stats() }
 
 // redisError counts and logs a failed Store call the request survived.
 func (c *Cache) redisError(op, key string, err error) {
@@ -119,19 +125,49 @@ func (c *Cache) redisError(op, key string, err error) {
 	c.opts.Logger.Debug("tiercache/httpcache: store call failed", "op", op, "key", key, "error", err)
 }
 
-// key returns the cache key of r.
+// key returns the cache key of r: Options.Key's, or the default, with the
+// values of the routing fields present appended under RoutingKey.
 func (c *Cache) key(r *http.Request) string {
+	var k string
 	if c.opts.Key != nil {
-		return c.opts.Key(r)
+		k = c.opts.Key(r)
+	} else {
+		k = defaultKey(r)
 	}
-	return defaultKey(r)
+	if k == "" || c.opts.Routing != RoutingKey {
+		return k
+	}
+	var b strings.Builder
+	for _, name := range c.opts.routing {
+		if vs, ok := r.Header[name]; ok {
+			if b.Len() == 0 {
+				b.WriteString(k)
+				b.WriteString("\x00routing")
+			}
+			b.WriteByte('\x00')
+			b.WriteString(name)
+			b.WriteByte('=')
+			b.WriteString(normalizeField(vs))
+		}
+	}
+	if b.Len() == 0 {
+		return k
+	}
+	return b.String()
 }
 
-// defaultKey is scheme://host/request-uri, the host lowercased.
+// defaultKey is scheme://host/request-uri, the host lowercased. The scheme
+// is the connection's: a request in absolute form naming another scheme
+// (https://... over plain HTTP, say) is not cached at all (""), since what
+// the handler answers it is neither the http nor the https response of the
+// URL.
 func defaultKey(r *http.Request) string {
 	scheme := "http://"
 	if r.TLS != nil {
 		scheme = "https://"
+	}
+	if s := r.URL.Scheme; s != "" && (len(s)+3 != len(scheme) || !strings.EqualFold(s, scheme[:len(s)])) {
+		return ""
 	}
 	uri := r.URL.RequestURI()
 	host := strings.ToLower(r.Host)

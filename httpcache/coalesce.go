@@ -20,8 +20,12 @@ type flight struct {
 	e    *entry        // the stored response; nil: waiters forward on their own
 	once sync.Once
 
-	waiters atomic.Int32 // requests waiting, for tests and Stats
+	waiters    atomic.Int32 // requests waiting, for tests and Stats
+	leaderGone atomic.Bool  // the client of the request that fetches it left (the fill goes on)
 }
+
+// clientGone reports whether the leader's client left.
+func (f *flight) clientGone() bool { return f.leaderGone.Load() }
 
 // finish publishes the outcome; only the first call counts.
 func (f *flight) finish(e *entry) {

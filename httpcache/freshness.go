@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -32,7 +33,12 @@ func (c *Cache) lifetime(status int, h http.Header, d directives, targeted bool,
 	case d.maxAge != absent:
 		return seconds(d.maxAge), true
 	case !targeted && len(h["Expires"]) > 0:
-		exp, ok := parseHTTPDate(h["Expires"][0])
+		// Expires is a singleton: several different lines are invalid.
+		lines := h["Expires"]
+		exp, ok := parseHTTPDate(lines[0])
+		for _, l := range lines[1:] {
+			ok = ok && strings.Trim(l, " \t") == strings.Trim(lines[0], " \t")
+		}
 		if !ok {
 			return 0, true // invalid dates, "0" above all, are in the past (§5.3)
 		}

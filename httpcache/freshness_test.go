@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -79,6 +80,12 @@ func TestRFC9111_4_2_1_FreshnessLifetime(t *testing.T) {
 		{name: "max-age=0 over a future Expires", fields: []string{"Cache-Control", "max-age=0", "Expires", "Thu, 03 Jan 2030 00:00:00 GMT"}},
 		{name: "Expires with an invalid Date uses the time received", fields: []string{"Date", "foo", "Expires", "Wed, 02 Jan 2030 04:04:05 GMT"}, wait: 30 * time.Minute, cached: true},
 		{name: "Expires lowercase gmt", fields: []string{"Expires", "Wed, 02 Jan 2030 04:04:05 gmt"}, wait: 30 * time.Minute, cached: true},
+		{name: "Expires with double spaces is invalid", fields: []string{"Expires", "Wed, 02  Jan  2030 04:04:05 GMT"}},
+		{name: "Expires with a one-digit hour is invalid", fields: []string{"Expires", "Wed, 02 Jan 2030 4:04:05 GMT"}},
+		{name: "two different Expires lines are invalid", fields: []string{"Expires", "Wed, 02 Jan 2030 04:04:05 GMT", "Expires", "Wed, 02 Jan 2030 04:04:06 GMT"}},
+		{name: "two equal Expires lines", fields: []string{"Expires", "Wed, 02 Jan 2030 04:04:05 GMT", "Expires", "Wed, 02 Jan 2030 04:04:05 GMT"}, wait: 30 * time.Minute, cached: true},
+		{name: "duplicate max-age: the first wins", fields: []string{"Cache-Control", "max-age=1, max-age=3600"}, wait: 30 * time.Second},
+		{name: "invalid max-age is stale, over Expires", fields: []string{"Cache-Control", "max-age=1.5", "Expires", "Wed, 02 Jan 2030 04:04:05 GMT"}},
 	})
 }
 
@@ -124,7 +131,9 @@ func TestRFC9111_4_2_3_Age(t *testing.T) {
 		{"Date in the past", []string{"Cache-Control", "max-age=600", "Date", e.clock.date(-10 * time.Second)}, 3 * time.Second, 13},
 		{"larger of apparent and corrected", []string{"Cache-Control", "max-age=600", "Date", e.clock.date(-10 * time.Second), "Age", "20"}, 0, 20},
 		{"invalid Age ignored", []string{"Cache-Control", "max-age=600", "Age", "abc"}, 2 * time.Second, 2},
-		{"two Age lines ignored", []string{"Cache-Control", "max-age=600", "Age", "7200", "Age", "0"}, 2 * time.Second, 2},
+		{"two Age lines: the first counts", []string{"Cache-Control", "max-age=600", "Age", "0", "Age", "7200"}, 2 * time.Second, 2},
+		{"a list: the first member counts", []string{"Cache-Control", "max-age=600", "Age", "10, 7200"}, 2 * time.Second, 12},
+		{"an invalid first member: ignored", []string{"Cache-Control", "max-age=600", "Age", "1.5, 10"}, 2 * time.Second, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,6 +148,15 @@ func TestRFC9111_4_2_3_Age(t *testing.T) {
 		})
 	}
 
+	for _, age := range [][]string{{"Age", "7200, 0"}, {"Age", "7200", "Age", "0"}} {
+		t.Run(fmt.Sprint("old first member ", age), func(t *testing.T) {
+			e.t = t
+			e.origin.set(e.fixed(200, "b", append([]string{"Cache-Control", "max-age=600"}, age...)...))
+			p := path()
+			e.miss(p)
+			e.miss(p)
+		})
+	}
 	t.Run("age beyond max-age is stale", func(t *testing.T) {
 		e.t = t
 		e.origin.set(e.fixed(200, "b", "Cache-Control", "max-age=10", "Age", "15"))

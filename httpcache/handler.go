@@ -17,14 +17,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := h.c
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		switch {
-		case r.Header.Get("Upgrade") != "":
+		if isUpgrade(r) {
 			h.next.ServeHTTP(w, r) // a protocol switch: nothing to cache, nothing to wrap
-		case bypassed(r):
-			c.forward(w, r, h.next, fwdBypass)
-		default:
-			c.serveSafe(w, r, h.next)
+			return
 		}
+		c.serveSafe(w, r, h.next)
 	case http.MethodConnect:
 		h.next.ServeHTTP(w, r)
 	case http.MethodOptions, http.MethodTrace:
@@ -34,24 +31,31 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// bypassed reports whether a GET or HEAD carries fields this cache does not
-// answer itself: range requests and the preconditions that only an origin
-// server evaluates (RFC 9111 §4.3.2). They are forwarded untouched.
-func bypassed(r *http.Request) bool {
-	h := r.Header
-	return len(h["Range"]) > 0 || len(h["If-Range"]) > 0 || len(h["If-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0
+// isUpgrade reports whether a request asks to switch protocols: Upgrade
+// listed in Connection (RFC 9110 §7.8). An Upgrade field without it is
+// hop-by-hop noise the request is served without.
+func isUpgrade(r *http.Request) bool {
+	if len(r.Header["Upgrade"]) == 0 {
+		return false
+	}
+	for _, f := range connectionFields(r.Header) {
+		if f == "Upgrade" {
+			return true
+		}
+	}
+	return false
 }
 
 // serveSafe answers a GET or HEAD: from a stored response when it may be
 // reused (RFC 9111 §4), else by forwarding it, a stored response with a
 // validator being revalidated (§4.3).
 func (c *Cache) serveSafe(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	rq := parseRequest(r)
 	key := c.key(r)
 	if key == "" {
 		c.forward(w, r, next, fwdBypass)
 		return
 	}
+	rq := parseRequest(r)
 	res := c.lookup(r.Context(), r, key)
 	if res.e != nil && rq.auth && res.e.flags&flagShareAuth == 0 {
 		// RFC 9111 §3.5: a request with Authorization is answered only by
@@ -86,6 +90,14 @@ func (c *Cache) serveSafe(w http.ResponseWriter, r *http.Request, next http.Hand
 		w.WriteHeader(http.StatusGatewayTimeout)
 		return
 	}
+	if rq.originOnly() {
+		// If-Match and If-Unmodified-Since without a usable stored
+		// response are for the origin (RFC 9111 §4.3.2): forwarded as they
+		// are, the response not stored.
+		c.stats.misses.Add(1)
+		c.forward(w, r, next, fwd)
+		return
+	}
 	c.stats.misses.Add(1)
 	// A stored response is validated when it has a validator, and stands in
 	// for an error where stale-if-error allows either way.
@@ -94,22 +106,28 @@ func (c *Cache) serveSafe(w http.ResponseWriter, r *http.Request, next http.Hand
 }
 
 // forwardCoalesced runs ex, or waits for the exchange already running for
-// the same key and serves its stored response. Requests with no-cache (they
-// want the origin to answer them) and HEAD requests forward on their own.
+// the same key and serves its response. GET requests share one flight per
+// key (no-cache and max-age=0 requests too: the response the flight
+// fetches is as new as one they would fetch on their own), HEAD requests
+// another. Requests with content or a Range on a URL with nothing stored
+// forward on their own.
 func (c *Cache) forwardCoalesced(w http.ResponseWriter, ex *exchange) {
 	r, rq := ex.r, ex.rq
-	if r.Method != http.MethodGet || rq.cc.noCache {
+	if rq.body || (rq.rangeReq() != "" && ex.stale == nil) {
 		ex.run(w)
 		return
 	}
 	fkey := ex.res.storeKey
+	if r.Method == http.MethodHead {
+		fkey += "\x00HEAD"
+	}
 	f, leader := c.flights.join(fkey)
 	if leader {
 		ex.flight, ex.fkey = f, fkey
 		if ex.stale == nil {
 			// The flight this request missed may have ended between its
 			// lookup and its join: look again before forwarding.
-			if res := c.lookup(r.Context(), r, ex.key); res.e != nil && res.storeKey == fkey &&
+			if res := c.lookup(r.Context(), r, ex.key); res.e != nil && res.storeKey == ex.res.storeKey &&
 				(!rq.auth || res.e.flags&flagShareAuth != 0) && decide(res.e, rq, c.nowMs()) == reuseFresh {
 				f.finish(res.e)
 				c.flights.leave(fkey, f)
@@ -122,7 +140,7 @@ func (c *Cache) forwardCoalesced(w http.ResponseWriter, ex *exchange) {
 		return
 	}
 	e := f.wait(r.Context())
-	if e != nil && variantMatches(e, r) && (!rq.auth || e.flags&flagShareAuth != 0) && decide(e, rq, c.nowMs()) == reuseFresh {
+	if e != nil && collapsible(e, r, rq) {
 		c.stats.coalesced.Add(1)
 		c.serveStored(w, r, rq, e, cacheStatus{fwd: ex.fwd, fwdStatus: e.status, collapsed: true})
 		return
@@ -131,6 +149,21 @@ func (c *Cache) forwardCoalesced(w http.ResponseWriter, ex *exchange) {
 		return // the client left while waiting
 	}
 	ex.run(w)
+}
+
+// collapsible reports whether the response a flight just fetched (or
+// validated) may answer a request that waited for it: the same variant,
+// shareable with it (RFC 9111 §3.5), and fresh enough for it; the
+// request's no-cache and max-age are met by the fetch itself, which
+// started no earlier than the wait.
+func collapsible(e *entry, r *http.Request, rq *request) bool {
+	if !variantMatches(e, r) || (rq.auth && e.flags&flagShareAuth == 0) {
+		return false
+	}
+	if rq.cc.minFresh != absent && (rq.cc.minFresh < 0 || e.lifetime-e.initialAge < rq.cc.minFresh*1000) {
+		return false
+	}
+	return true
 }
 
 // revalidateInBackground starts one revalidation of a stale response
@@ -173,8 +206,11 @@ func (c *Cache) revalidateInBackground(r *http.Request, rq *request, key string,
 
 // serveStored answers r from the stored response e (RFC 9111 §4): its
 // fields, an Age (§5.1), this cache's Cache-Status, and its body unless r is
-// a HEAD. A client whose If-None-Match or If-Modified-Since matches a
-// stored 200 gets a 304 (§4.3.2); nobody else ever does.
+// a HEAD. The request's preconditions are evaluated against it: a failed
+// If-Match or If-Unmodified-Since gets a 412, a client whose
+// If-None-Match or If-Modified-Since matches a stored 200 gets a 304
+// (§4.3.2; nobody else ever does), and a GET with a Range a 206 or a 416
+// taken from a stored 200 (RFC 9110 §14).
 func (c *Cache) serveStored(w http.ResponseWriter, r *http.Request, rq *request, e *entry, st cacheStatus) {
 	now := c.nowMs()
 	h := w.Header()
@@ -182,16 +218,43 @@ func (c *Cache) serveStored(w http.ResponseWriter, r *http.Request, rq *request,
 	h["Age"] = []string{strconv.FormatInt(e.currentAge(now)/1000, 10)}
 	st.ttl, st.hasTTL = msToSeconds(e.ttl(now)), true
 	c.addStatus(h, st)
-	if e.status == http.StatusOK && rq.conditional() && notModified(rq, e.header, e.respTime) {
-		write304(w, h)
-		return
+	if rq.conditional() || rq.originOnly() {
+		switch evalPreconditions(rq, e.status, e.header, e.respTime) {
+		case preFailed:
+			for _, k := range representationFields {
+				delete(h, k)
+			}
+			h["Content-Length"] = []string{"0"}
+			w.WriteHeader(http.StatusPreconditionFailed)
+			return
+		case preNotModified:
+			write304(w, h)
+			return
+		}
 	}
-	if e.status != http.StatusNoContent && len(h["Content-Length"]) == 0 {
-		h["Content-Length"] = []string{strconv.Itoa(len(e.body))}
+	body := e.body
+	status := e.status
+	if rng := rq.rangeReq(); rng != "" && status == http.StatusOK && e.flags&flagHeadOnly == 0 && len(h["Content-Range"]) == 0 && ifRangeHolds(rq.pre.ifRange, e.header) {
+		size := int64(len(body))
+		if br, unsat, ok := parseRange(rng, size); ok {
+			if unsat {
+				delete(h, "Content-Type")
+				h["Content-Range"] = []string{"bytes */" + strconv.FormatInt(size, 10)}
+				h["Content-Length"] = []string{"0"}
+				w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+				return
+			}
+			body, status = body[br.start:br.end+1], http.StatusPartialContent
+			h["Content-Range"] = []string{"bytes " + strconv.FormatInt(br.start, 10) + "-" + strconv.FormatInt(br.end, 10) + "/" + strconv.FormatInt(size, 10)}
+			h["Content-Length"] = []string{strconv.Itoa(len(body))}
+		}
 	}
-	w.WriteHeader(e.status)
-	if r.Method != http.MethodHead && len(e.body) > 0 {
-		_, _ = w.Write(e.body) // a client that left is none of the cache's business
+	if e.status != http.StatusNoContent && len(h["Content-Length"]) == 0 && e.flags&flagHeadOnly == 0 {
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead && len(body) > 0 {
+		_, _ = w.Write(body) // a client that left is none of the cache's business
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,7 +19,20 @@ const (
 	DefaultMaxTTL            = 24 * time.Hour
 	DefaultMaxHeuristic      = 24 * time.Hour
 	DefaultRevalidateTimeout = 30 * time.Second
+	DefaultMaxVariants       = 64
 )
+
+// DefaultRoutingFields are the request fields, known to change how some
+// frameworks and proxies route a request or which method they run, that
+// Options.RoutingFields defaults to. A response to a request carrying one of
+// them must not be stored under the key of the clean URL.
+var DefaultRoutingFields = []string{
+	"X-Original-URL", "X-Rewrite-URL", "X-Override-URL",
+	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+	"X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Scheme", "X-Forwarded-Port",
+	"X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl", "Forwarded",
+	"X-Host", "X-Original-Host", "Front-End-Https", "X-Url-Scheme",
+}
 
 // headerAllowance is the room an encoded entry gets beyond its body for its
 // status line, header fields and metadata.
@@ -52,6 +66,43 @@ const (
 	// to every client served from the cache. Only for cookies that are the
 	// same for everyone; a session cookie stored this way leaks the session.
 	SetCookieStore
+)
+
+// CookiePolicy says whether responses to requests that carry a Cookie field
+// are stored.
+type CookiePolicy int
+
+const (
+	// CookieRequireShared (the default) stores a response to a request with
+	// Cookie only when the response says it may be shared (public, s-maxage
+	// or must-revalidate, as RFC 9111 §3.5 asks for Authorization) or varies
+	// on Cookie (Vary: Cookie keys it by the cookie). Otherwise a page
+	// personalised by the cookie and cacheable only by heuristic freshness
+	// would be served to everyone (web cache deception).
+	CookieRequireShared CookiePolicy = iota
+	// CookieIgnore stores responses to requests with Cookie like any other:
+	// for sites whose responses never depend on the cookie.
+	CookieIgnore
+	// CookieBypass never stores a response to a request with Cookie.
+	CookieBypass
+)
+
+// RoutingPolicy says what a Cache does with the request fields of
+// Options.RoutingFields.
+type RoutingPolicy int
+
+const (
+	// RoutingStrip (the default) removes the routing fields from a GET or
+	// HEAD request before the handler sees it, when the cache forwards it
+	// (a response is stored under the URL's key, so it must not depend on
+	// unkeyed input). Requests the cache does not serve (other methods,
+	// Options.Key returning "") keep them.
+	RoutingStrip RoutingPolicy = iota
+	// RoutingKey keeps the routing fields and makes their values part of the
+	// cache key: for a site behind a trusted front that sets them. PurgeURL
+	// reaches only the responses to requests without them (PurgeTag reaches
+	// all).
+	RoutingKey
 )
 
 // Options configures a Cache. The zero value means the defaults.
@@ -96,6 +147,43 @@ type Options struct {
 	// SetCookie says whether responses with Set-Cookie are stored.
 	// Default SetCookieBypass: they are not.
 	SetCookie SetCookiePolicy
+	// RequestCookie says whether responses to requests with a Cookie field
+	// are stored. Default CookieRequireShared: only when the response is
+	// public, s-maxage, must-revalidate or varies on Cookie.
+	RequestCookie CookiePolicy
+	// RoutingFields are request fields that change routing or the method
+	// run by the application behind the cache (X-Original-URL,
+	// X-HTTP-Method-Override, X-Forwarded-Host...), which the default key
+	// does not contain. Nil means DefaultRoutingFields; an empty non-nil
+	// slice means none. Add your own with
+	// append(httpcache.DefaultRoutingFields, "X-My-Field").
+	RoutingFields []string
+	// Routing says what is done with RoutingFields. Default RoutingStrip:
+	// they are removed from forwarded GET and HEAD requests.
+	Routing RoutingPolicy
+	// MaxVariants caps how many Vary variants of one URL are stored; a
+	// response for a further variant is served but not stored
+	// (Cache-Status detail=vary-limit) until the URL's variants are purged,
+	// invalidated or expire. The count is kept in the URL's Vary marker, so
+	// processes racing to add variants can pass it by a few. Negative: no
+	// cap. Default 64.
+	MaxVariants int
+	// FillOnConditionalMiss, when true, removes the client's
+	// If-None-Match and If-Modified-Since from a request for which nothing
+	// is stored, so that the origin answers in full, the response is
+	// stored, and the cache answers the client's precondition itself
+	// (a 304 when it matches). Default false: they are forwarded as they
+	// are (RFC 9111 §4.3.2) and an origin's 304 goes to that client, not
+	// into the Store.
+	FillOnConditionalMiss bool
+	// IntegrityKey, when set, authenticates every entry written to Redis
+	// with an HMAC-SHA256 under this key (use at least 32 random bytes,
+	// the same for every process sharing the cache) and binds it to its
+	// Redis key: an entry written by anyone without the key, or moved to
+	// another key, reads as a miss. Entries are validated on read either
+	// way (status, field bytes, Content-Length against the body). Default
+	// nil: no authentication.
+	IntegrityKey []byte
 	// CompressAbove compresses stored entries of at least this many bytes
 	// in Redis (cache.Options.CompressAbove). Default 0: no compression.
 	CompressAbove int
@@ -128,6 +216,7 @@ type Options struct {
 	Redis redis.UniversalClient
 
 	targeted []string // parsed CDNCacheControl
+	routing  []string // canonical RoutingFields
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -136,6 +225,12 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("%w: negative size or duration", ErrInvalidOptions)
 	case o.SetCookie < SetCookieBypass || o.SetCookie > SetCookieStore:
 		return o, fmt.Errorf("%w: unknown SetCookie policy %d", ErrInvalidOptions, o.SetCookie)
+	case o.RequestCookie < CookieRequireShared || o.RequestCookie > CookieBypass:
+		return o, fmt.Errorf("%w: unknown RequestCookie policy %d", ErrInvalidOptions, o.RequestCookie)
+	case o.Routing < RoutingStrip || o.Routing > RoutingKey:
+		return o, fmt.Errorf("%w: unknown Routing policy %d", ErrInvalidOptions, o.Routing)
+	case o.IntegrityKey != nil && len(o.IntegrityKey) < 16:
+		return o, fmt.Errorf("%w: IntegrityKey shorter than 16 bytes", ErrInvalidOptions)
 	case o.MaxTTL > 0 && o.MaxTTL < time.Second:
 		return o, fmt.Errorf("%w: MaxTTL %v is below one second", ErrInvalidOptions, o.MaxTTL)
 	}
@@ -155,6 +250,20 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxHeuristic == 0 {
 		o.MaxHeuristic = DefaultMaxHeuristic
+	}
+	if o.MaxVariants == 0 {
+		o.MaxVariants = DefaultMaxVariants
+	}
+	fields := o.RoutingFields
+	if fields == nil {
+		fields = DefaultRoutingFields
+	}
+	o.routing = nil
+	for _, f := range fields {
+		if !validToken(f) {
+			return o, fmt.Errorf("%w: RoutingFields %q is not a field name", ErrInvalidOptions, f)
+		}
+		o.routing = append(o.routing, textproto.CanonicalMIMEHeaderKey(f))
 	}
 	if o.RevalidateTimeout == 0 {
 		o.RevalidateTimeout = DefaultRevalidateTimeout

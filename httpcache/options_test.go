@@ -21,6 +21,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	for _, o := range []Options{
 		{MaxBodySize: -1}, {MaxTTL: -time.Second}, {MaxTTL: time.Millisecond}, {StaleIfError: -1},
 		{SetCookie: 7}, {Name: "two words"}, {CDNCacheControl: " , "}, {Namespace: "bad:ns"},
+		{RequestCookie: 3}, {RequestCookie: -1}, {Routing: 2}, {IntegrityKey: []byte("short")},
+		{RoutingFields: []string{"bad field"}},
 	} {
 		_, err := New(store, o)
 		require.ErrorIs(t, err, ErrInvalidOptions, "%+v", o)

@@ -278,31 +278,175 @@ func parseVary(lines []string) (names []string, star bool) {
 	return slices.Compact(names), false
 }
 
-// parseHTTPDate parses an HTTP-date (RFC 9110 §5.6.7) in any of the three
-// formats Go's net/http accepts, tolerating a lowercase "gmt". Day and month
-// names are already matched case-insensitively by package time.
+// parseHTTPDate parses an HTTP-date (RFC 9110 §5.6.7) strictly: the
+// IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), or one of the obsolete
+// rfc850-date ("Sunday, 06-Nov-94 08:49:37 GMT") and asctime-date ("Sun Nov
+// 6 08:49:37 1994") formats, single spaces, two-digit time fields, the
+// timezone GMT. Names are matched case-insensitively (the grammar's
+// literals are). Anything else (double spaces, a one-digit hour, another
+// timezone) is invalid, which for Expires means already expired
+// (RFC 9111 §5.3).
 func parseHTTPDate(s string) (time.Time, bool) {
-	s = strings.TrimSpace(s)
-	if t, err := http.ParseTime(s); err == nil {
-		return t, true
-	}
-	if n := len(s); n > 4 && strings.EqualFold(s[n-4:], " gmt") {
-		if t, err := http.ParseTime(s[:n-3] + "GMT"); err == nil {
-			return t, true
+	s = strings.Trim(s, " \t")
+	if i := strings.IndexByte(s, ','); i > 0 {
+		day, rest := s[:i], s[i+1:]
+		if len(rest) == 0 || rest[0] != ' ' {
+			return time.Time{}, false
 		}
+		rest = rest[1:]
+		if len(day) == 3 && dayIndex(day, false) >= 0 {
+			return imfFixdate(rest)
+		}
+		if dayIndex(day, true) >= 0 {
+			return rfc850Date(rest)
+		}
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	return asctimeDate(s)
 }
 
-// parseAge parses the Age header (RFC 9111 §5.1). Only a single field line
-// holding delta-seconds counts; anything else (a list, a negative or
-// fractional number, several lines) is ignored as invalid, reported by ok.
-func parseAge(h http.Header) (secs int64, ok bool) {
-	vs := h["Age"]
-	if len(vs) != 1 {
+var (
+	dayNames     = []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+	longDayNames = []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
+	monthNames   = []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+)
+
+func dayIndex(s string, long bool) int {
+	names := dayNames
+	if long {
+		names = longDayNames
+	}
+	for i, n := range names {
+		if strings.EqualFold(s, n) {
+			return i
+		}
+	}
+	return -1
+}
+
+func monthIndex(s string) int {
+	for i, n := range monthNames {
+		if strings.EqualFold(s, n) {
+			return i
+		}
+	}
+	return -1
+}
+
+// digits reads exactly n digits.
+func digits(s string, n int) (int, bool) {
+	if len(s) != n {
 		return 0, false
 	}
-	n := deltaSeconds(strings.TrimSpace(vs[0]), true)
+	v := 0
+	for i := 0; i < n; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		v = v*10 + int(s[i]-'0')
+	}
+	return v, true
+}
+
+// timeOfDay parses "HH:MM:SS".
+func timeOfDay(s string) (h, m, sec int, ok bool) {
+	if len(s) != 8 || s[2] != ':' || s[5] != ':' {
+		return 0, 0, 0, false
+	}
+	var ok1, ok2, ok3 bool
+	h, ok1 = digits(s[0:2], 2)
+	m, ok2 = digits(s[3:5], 2)
+	sec, ok3 = digits(s[6:8], 2)
+	return h, m, sec, ok1 && ok2 && ok3 && h < 24 && m < 60 && sec <= 60
+}
+
+func mkDate(year, month, day, h, m, sec int) (time.Time, bool) {
+	if day < 1 || day > 31 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month+1), day, h, m, sec, 0, time.UTC)
+	if t.Day() != day && sec != 60 {
+		return time.Time{}, false // 31 Feb
+	}
+	return t, true
+}
+
+// imfFixdate parses "DD Mon YYYY HH:MM:SS GMT" (after "Day, ").
+func imfFixdate(s string) (time.Time, bool) {
+	f := strings.Split(s, " ")
+	if len(f) != 5 || !strings.EqualFold(f[4], "GMT") {
+		return time.Time{}, false
+	}
+	day, ok1 := digits(f[0], 2)
+	mon := monthIndex(f[1])
+	year, ok2 := digits(f[2], 4)
+	h, m, sec, ok3 := timeOfDay(f[3])
+	if !ok1 || mon < 0 || !ok2 || !ok3 {
+		return time.Time{}, false
+	}
+	return mkDate(year, mon, day, h, m, sec)
+}
+
+// rfc850Date parses "DD-Mon-YY HH:MM:SS GMT" (after "Weekday, "); a
+// two-digit year more than 50 years ahead is the most recent past year
+// with those digits (RFC 9110 §5.6.7).
+func rfc850Date(s string) (time.Time, bool) {
+	f := strings.Split(s, " ")
+	if len(f) != 3 || !strings.EqualFold(f[2], "GMT") {
+		return time.Time{}, false
+	}
+	d := strings.Split(f[0], "-")
+	if len(d) != 3 {
+		return time.Time{}, false
+	}
+	day, ok1 := digits(d[0], 2)
+	mon := monthIndex(d[1])
+	yy, ok2 := digits(d[2], 2)
+	h, m, sec, ok3 := timeOfDay(f[1])
+	if !ok1 || mon < 0 || !ok2 || !ok3 {
+		return time.Time{}, false
+	}
+	now := time.Now().UTC().Year()
+	year := now - now%100 + yy
+	if year > now+50 {
+		year -= 100
+	}
+	return mkDate(year, mon, day, h, m, sec)
+}
+
+// asctimeDate parses "Day Mon DD HH:MM:SS YYYY", the day of the month
+// either two digits or a space and one digit.
+func asctimeDate(s string) (time.Time, bool) {
+	if len(s) != 24 || s[3] != ' ' || s[7] != ' ' || s[10] != ' ' || s[19] != ' ' {
+		return time.Time{}, false
+	}
+	if dayIndex(s[0:3], false) < 0 {
+		return time.Time{}, false
+	}
+	mon := monthIndex(s[4:7])
+	dd := s[8:10]
+	if dd[0] == ' ' {
+		dd = "0" + dd[1:]
+	}
+	day, ok1 := digits(dd, 2)
+	h, m, sec, ok2 := timeOfDay(s[11:19])
+	year, ok3 := digits(s[20:24], 4)
+	if mon < 0 || !ok1 || !ok2 || !ok3 {
+		return time.Time{}, false
+	}
+	return mkDate(year, mon, day, h, m, sec)
+}
+
+// parseAge parses the Age header (RFC 9111 §5.1): its field lines combined
+// as a list, the first member used and the rest discarded; that member must
+// be delta-seconds, else the field is ignored (ok false).
+func parseAge(h http.Header) (secs int64, ok bool) {
+	vs := h["Age"]
+	if len(vs) == 0 {
+		return 0, false
+	}
+	first, _, _ := strings.Cut(vs[0], ",")
+	n := deltaSeconds(strings.Trim(first, " \t"), true)
 	if n < 0 {
 		return 0, false
 	}

@@ -88,9 +88,9 @@ func TestParseHTTPDate(t *testing.T) {
 
 func TestEntryCodecRoundTrip(t *testing.T) {
 	e := &entry{
-		kind: kindResponse, status: 203, body: []byte("hello"),
+		kind: kindResponse, key: "k", status: 203, body: []byte("hello"),
 		header:  http.Header{"Content-Type": {"text/plain"}, "X-Multi": {"a", "b"}},
-		reqTime: 1, respTime: 2, initialAge: 3, lifetime: 4, swr: 5, sie: -6, flags: flagNoStale | flagImmutable,
+		reqTime: 1, respTime: 2, initialAge: 3, lifetime: 4, swr: 5, sie: 6, flags: flagNoStale | flagImmutable,
 		vary: []string{"Accept", "Foo"}, varyValues: []string{"text/html", absentField}, tags: []string{"t1"},
 	}
 	b, err := entryCodec{}.Append(nil, e)
@@ -101,7 +101,7 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 	b[len(b)-1] = 'X'
 	require.Equal(t, byte('o'), e.body[4], "Decode copies the body")
 
-	m := &entry{kind: kindVary, vary: []string{"Foo"}, gen: "g"}
+	m := &entry{kind: kindVary, key: "k", vary: []string{"Foo"}, gen: "0a1b", variants: 3}
 	b, err = entryCodec{}.Append(nil, m)
 	require.NoError(t, err)
 	got, err = entryCodec{}.Decode(b)
@@ -121,4 +121,31 @@ func TestDecide(t *testing.T) {
 	require.Equal(t, reuseFresh, decide(e, rq, now+9_000))
 	require.Equal(t, reuseSWR, decide(e, rq, now+12_000))
 	require.Equal(t, reuseValidate, decide(e, rq, now+16_000))
+}
+
+// TestHTTPDateStrict: the three HTTP-date formats, names in any case; no
+// double spaces, one-digit time fields, other timezones or two-digit years
+// in the IMF-fixdate.
+func TestHTTPDateStrict(t *testing.T) {
+	want := time.Date(2050, 8, 18, 2, 1, 18, 0, time.UTC)
+	for _, s := range []string{
+		"Thu, 18 Aug 2050 02:01:18 GMT", "THU, 18 AUG 2050 02:01:18 gmt", " Thu, 18 Aug 2050 02:01:18 GMT ",
+		"Thursday, 18-Aug-50 02:01:18 GMT", "Thu Aug 18 02:01:18 2050",
+	} {
+		got, ok := parseHTTPDate(s)
+		require.True(t, ok, s)
+		require.Equal(t, want, got, s)
+	}
+	got, ok := parseHTTPDate("Thu Aug  8 02:01:18 2050")
+	require.True(t, ok)
+	require.Equal(t, 8, got.Day())
+	for _, s := range []string{
+		"Thu, 18  Aug  2050 02:01:18 GMT", "Thu, 18 Aug 2050 2:01:18 GMT", "Thu, 18 Aug 2050 02:01:18 UTC",
+		"Thu, 18 Aug 50 02:01:18 GMT", "Thu 18 Aug 2050 02:01:18 GMT", "Thu, 18-Aug-2050 02:01:18 GMT",
+		"Thu, 18 Aug 2050 02.01.18 GMT", "Thu, 31 Feb 2050 02:01:18 GMT", "Xyz, 18 Aug 2050 02:01:18 GMT",
+		"Thu, 18 Aug 2050 24:01:18 GMT", "0", "", "Thu Aug 8 02:01:18 2050",
+	} {
+		_, ok := parseHTTPDate(s)
+		require.False(t, ok, s)
+	}
 }

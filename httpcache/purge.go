@@ -78,8 +78,8 @@ func (c *Cache) PurgeTag(ctx context.Context, tag string) error {
 
 // save stores e for a primary key and indexes its tags. Failures are
 // counted and logged: the response was served all the same.
-func (c *Cache) save(ctx context.Context, primary string, marker *entry, e *entry) {
-	k, err := c.put(ctx, primary, marker, e)
+func (c *Cache) save(ctx context.Context, primary string, marker *entry, e *entry, newVariant bool) {
+	k, err := c.put(ctx, primary, marker, e, newVariant)
 	if err != nil {
 		c.redisError("set", k, err)
 		return

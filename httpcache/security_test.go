@@ -98,7 +98,7 @@ func TestSecurity_304OnlyToConditionalClients(t *testing.T) {
 		require.Contains(t, r.header.Get("Cache-Status"), "detail=unexpected-304")
 	})
 	t.Run("coalesced with a conditional leader", func(t *testing.T) {
-		e.t = t
+		e := newEnv(t, redistest.Start(t), Options{FillOnConditionalMiss: true})
 		release := make(chan struct{})
 		e.origin.set(func(n int, w http.ResponseWriter, r *http.Request) {
 			<-release

@@ -24,7 +24,8 @@ func TestRFC9211_CacheStatus(t *testing.T) {
 	e.origin.set(e.fixed(200, "b", "Cache-Control", "no-store"))
 	require.Equal(t, "edge; fwd=uri-miss; fwd-status=200; detail=no-store", e.miss(path()).header.Get("Cache-Status"))
 	require.Equal(t, "edge; fwd=method; fwd-status=200", e.do(http.MethodPost, path()).header.Get("Cache-Status"))
-	require.Equal(t, "edge; fwd=bypass; fwd-status=200", e.do(http.MethodGet, path(), "Range", "bytes=0-1").header.Get("Cache-Status"))
+	require.Equal(t, "edge; fwd=uri-miss; fwd-status=200; detail=no-store", e.do(http.MethodGet, path(), "Range", "bytes=0-1").header.Get("Cache-Status"), "a range of a URL with nothing stored is forwarded")
+	require.Equal(t, "edge; fwd=method; fwd-status=200", e.do(http.MethodOptions, path()).header.Get("Cache-Status"))
 
 	e.clock.reset()
 	e.origin.set(e.fixed(200, "b", "Cache-Control", "max-age=1"))

@@ -2,7 +2,9 @@ package httpcache
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -10,13 +12,33 @@ import (
 type request struct {
 	cc     directives
 	auth   bool     // Authorization present (RFC 9111 §3.5)
+	cookie bool     // Cookie present (Options.RequestCookie)
+	body   bool     // the request has content: its response is not stored
 	inm    []string // If-None-Match field lines
 	ims    time.Time
 	hasIMS bool
+	pre    *preconditions // nil unless the request has one of them
+}
+
+// preconditions are the request fields the cache evaluates only against a
+// stored response (never forwarded to be stored): Range (GET), If-Range,
+// If-Match, If-Unmodified-Since. Kept apart so that the common request
+// does not carry them.
+type preconditions struct {
+	rng     string
+	ifRange string
+	im      []string
+	ius     time.Time
+	hasIUS  bool
 }
 
 func parseRequest(r *http.Request) *request {
-	rq := &request{auth: len(r.Header["Authorization"]) > 0, inm: r.Header["If-None-Match"]}
+	h := r.Header
+	rq := &request{auth: len(h["Authorization"]) > 0, cookie: len(h["Cookie"]) > 0, inm: h["If-None-Match"],
+		body: r.Body != nil && r.Body != http.NoBody}
+	if len(h["Range"]) > 0 || len(h["If-Range"]) > 0 || len(h["If-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0 {
+		rq.parsePreconditions(r)
+	}
 	if cc := r.Header["Cache-Control"]; len(cc) > 0 {
 		rq.cc = parseCacheControl(cc)
 	} else {
@@ -28,6 +50,39 @@ func parseRequest(r *http.Request) *request {
 		}
 	}
 	return rq
+}
+
+// parsePreconditions reads the fields of the precondition set the cache
+// evaluates only against a stored response.
+func (rq *request) parsePreconditions(r *http.Request) {
+	h := r.Header
+	p := &preconditions{}
+	if r.Method == http.MethodGet {
+		p.rng = strings.Join(h["Range"], ",")
+	}
+	p.ifRange = strings.TrimSpace(h.Get("If-Range"))
+	p.im = h["If-Match"]
+	if len(p.im) == 0 {
+		if v := h.Get("If-Unmodified-Since"); v != "" {
+			p.ius, p.hasIUS = parseHTTPDate(v)
+		}
+	}
+	rq.pre = p
+}
+
+// originOnly reports whether the request carries preconditions the cache
+// evaluates only against a stored response: without one, the request is
+// forwarded as it is and its response is not stored.
+func (rq *request) originOnly() bool {
+	return rq.pre != nil && (len(rq.pre.im) > 0 || rq.pre.hasIUS)
+}
+
+// rangeReq returns the request's Range ("" when none, or not a GET).
+func (rq *request) rangeReq() string {
+	if rq.pre == nil {
+		return ""
+	}
+	return rq.pre.rng
 }
 
 // conditional reports whether the request carries a precondition a cache
@@ -91,6 +146,13 @@ func (c *Cache) responsePolicy(r *http.Request, rq *request, status int, h http.
 		p.reason = "authorization"
 	case star:
 		p.reason = "vary-star"
+	case rq.body:
+		p.reason = "request-content"
+	case rq.cookie && c.opts.RequestCookie == CookieBypass,
+		rq.cookie && c.opts.RequestCookie == CookieRequireShared && !(d.public || d.mustRevalidate || d.sMaxAge != absent || slices.Contains(names, "Cookie")):
+		// A response to a request with Cookie may be personalised by it:
+		// shared only when it says so or is keyed by the cookie.
+		p.reason = "cookie"
 	case len(h["Set-Cookie"]) > 0 && c.opts.SetCookie == SetCookieBypass:
 		p.reason = "set-cookie"
 	case !explicit && !d.public && !heuristicStatus(status):

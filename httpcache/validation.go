@@ -19,15 +19,27 @@ func validates(stored, h http.Header) bool {
 	return old != "" && opaqueTag(et) == opaqueTag(old)
 }
 
-// sameValidators reports whether a full response (to a HEAD) has the same
-// validators as a stored one, so that it describes the same representation
-// (RFC 9111 §4.3.5).
+// sameValidators reports whether a full response (to a HEAD) provably
+// describes the same representation as a stored one (RFC 9111 §4.3.5), so
+// that its fields may update it: it has a validator (a strong ETag or a
+// Last-Modified), every validator it has equals the stored one, and its
+// Content-Length, Content-Type and Content-Encoding, when present, equal
+// the stored ones. Without validators nothing ties the two together: the
+// stored response is dropped rather than updated.
 func sameValidators(stored, h http.Header) bool {
-	if h.Get("ETag") != stored.Get("ETag") || h.Get("Last-Modified") != stored.Get("Last-Modified") {
+	et, lm := h.Get("ETag"), h.Get("Last-Modified")
+	if (et == "" || isWeak(et)) && lm == "" {
 		return false
 	}
-	cl, old := h.Get("Content-Length"), stored.Get("Content-Length")
-	return cl == "" || old == "" || cl == old
+	if (et != "" && et != stored.Get("ETag")) || (lm != "" && lm != stored.Get("Last-Modified")) {
+		return false
+	}
+	for _, k := range []string{"Content-Length", "Content-Type", "Content-Encoding"} {
+		if v, ok := h[k]; ok && !slices.Equal(v, stored[k]) {
+			return false
+		}
+	}
+	return true
 }
 
 // freshen returns a copy of the stored response old updated with the
@@ -50,8 +62,21 @@ func (c *Cache) freshen(r *http.Request, rq *request, old *entry, h http.Header,
 		// The stored Date is the old exchange's; this exchange's is now.
 		merged.Set("Date", respTime.UTC().Format(http.TimeFormat))
 	}
-	pol := c.responsePolicy(r, rq, old.status, merged, respTime)
+	// The response stays what it was stored as: a Cookie or content on the
+	// request that revalidated it does not make it unstorable.
+	view := *rq
+	view.cookie, view.body = false, false
+	pol := c.responsePolicy(r, &view, old.status, merged, respTime)
 	n.header = c.storedHeader(merged, &pol, respTime)
+	if !slices.Equal(pol.vary, old.vary) {
+		// The validation changed what the response varies on: it is now
+		// the variant of the request that validated it (RFC 9111 §4.1).
+		n.vary, n.varyValues = pol.vary, nil
+		if len(pol.vary) > 0 {
+			n.varyValues = varyValues(r, pol.vary)
+		}
+	}
+	n.key, n.gen = "", ""
 	c.setTiming(&n, h, &pol, reqTime, respTime)
 	n.tags = splitTags(n.header["Surrogate-Key"])
 	return &n, pol

@@ -192,8 +192,20 @@ func TestRFC9111_4_3_2_ReceivedValidation(t *testing.T) {
 			}
 		})
 	}
-	t.Run("a conditional miss fetches in full, stores, and answers 304", func(t *testing.T) {
+	t.Run("a conditional miss forwards the client's validators", func(t *testing.T) {
 		e.t = t
+		e.validatingOrigin("body", []string{"Cache-Control", "max-age=3600", "ETag", `"abc"`}, "Cache-Control", "max-age=3600", "ETag", `"abc"`)
+		p := path()
+		r := e.miss(p, "If-None-Match", `"abc"`)
+		require.Equal(t, `"abc"`, e.origin.lastHeader().Get("If-None-Match"))
+		require.Equal(t, http.StatusNotModified, r.status)
+		require.Contains(t, r.header.Get("Cache-Status"), "fwd-status=304")
+		r = e.miss(p, "If-None-Match", `"other"`)
+		require.Equal(t, http.StatusOK, r.status, "the origin's 200 to another validator")
+		require.Equal(t, "body", e.hit(p).body, "and that was stored")
+	})
+	t.Run("FillOnConditionalMiss: a conditional miss fetches in full, stores, and answers 304", func(t *testing.T) {
+		e := newEnv(t, redistest.Start(t), Options{FillOnConditionalMiss: true})
 		e.origin.set(e.fixed(200, "body", "Cache-Control", "max-age=3600", "ETag", `"abc"`))
 		p := path()
 		r := e.miss(p, "If-None-Match", `"abc"`)

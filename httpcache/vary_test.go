@@ -105,3 +105,27 @@ func TestRFC9111_4_1_Vary(t *testing.T) {
 		require.Equal(t, "plain", e.hit(p, "Foo", "1").body)
 	})
 }
+
+// TestVaryNormaliseNegotiation: Accept-Language, Accept-Encoding and
+// Accept-Charset select a variant whatever the members' order and case.
+func TestVaryNormaliseNegotiation(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		a, b []string
+		same bool
+	}{
+		{"Accept-Language", []string{"en, de"}, []string{"de, en"}, true},
+		{"Accept-Language", []string{"en, de"}, []string{"eN, De"}, true},
+		{"Accept-Language", []string{"en, de"}, []string{" en ,   de"}, true},
+		{"Accept-Language", []string{"en;q=1.0, de;q=0.50"}, []string{"de;q=0.5", "en"}, true},
+		{"Accept-Language", []string{"en, de;q=0.5"}, []string{"de, en;q=0.5"}, false},
+		{"Accept-Encoding", []string{"gzip, br"}, []string{"BR,gzip"}, true},
+		{"Accept-Encoding", []string{"gzip;q=0"}, []string{"gzip"}, false},
+		{"Foo", []string{"a, b"}, []string{"b, a"}, false},
+		{"Foo", []string{"a"}, []string{"A"}, false},
+		{"Accept-Language", nil, []string{""}, false},
+	} {
+		got := normalizeVary(c.name, c.a) == normalizeVary(c.name, c.b)
+		require.Equal(t, c.same, got, "%s: %q vs %q (%q, %q)", c.name, c.a, c.b, normalizeVary(c.name, c.a), normalizeVary(c.name, c.b))
+	}
+}

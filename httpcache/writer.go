@@ -1,8 +1,10 @@
 package httpcache
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -29,9 +31,11 @@ const (
 // flushing (http.Flusher and http.ResponseController, through FlushError
 // and Unwrap) and passes 1xx interim responses through.
 type captureWriter struct {
-	ex  *exchange
-	w   http.ResponseWriter // the client; nil for a background revalidation
-	hdr http.Header         // what the handler writes
+	ex   *exchange
+	w    http.ResponseWriter // the client; nil for a background revalidation
+	hdr  http.Header         // what the handler writes
+	sent http.Header         // hdr as it was at the status line
+	pump *pump               // writes a captured response to the client without holding up the handler
 
 	committed bool
 	status    int
@@ -92,6 +96,13 @@ func (cw *captureWriter) Write(p []byte) (int, error) {
 	cw.written += int64(len(p))
 	if cw.capture {
 		cw.keep(p)
+		if cw.capture {
+			if cw.pump != nil {
+				cw.pump.feed(cw.buf, false)
+			}
+			return len(p), nil
+		}
+		// The capture was just dropped: the client gets the rest directly.
 	}
 	if cw.mode != modeClient || cw.w == nil {
 		return len(p), nil
@@ -102,7 +113,6 @@ func (cw *captureWriter) Write(p []byte) (int, error) {
 	n, err := cw.w.Write(p)
 	if err != nil {
 		cw.clientErr = err
-		cw.drop() // the client is gone: the handler will likely stop short
 	}
 	return n, err
 }
@@ -118,10 +128,51 @@ func (cw *captureWriter) keep(p []byte) {
 	cw.buf = append(cw.buf, p...)
 }
 
-// drop stops capturing and releases the requests waiting for this one.
+// drop stops capturing and releases the requests waiting for this one. What
+// was captured and not yet written to the client is written first.
 func (cw *captureWriter) drop() {
-	cw.capture, cw.buf = false, nil
 	cw.ex.release()
+	if err := cw.stopPump(); err != nil {
+		cw.clientErr = err
+	}
+	cw.capture, cw.buf = false, nil
+}
+
+// startPump starts writing the capture to the client from a goroutine of
+// its own, so that a slow client does not hold up the fill that the
+// requests waiting on this one and the Store need.
+func (cw *captureWriter) startPump() {
+	p := &pump{w: cw.w, done: make(chan struct{})}
+	p.cond.L = &p.mu
+	cw.pump = p
+	go p.run()
+}
+
+// pumpFlush asks the pump to flush once it has written what is captured.
+func (cw *captureWriter) pumpFlush() {
+	if cw.pump != nil {
+		cw.pump.feed(cw.buf, true)
+	}
+}
+
+// stopPump lets the pump write what is captured, waits for it and returns
+// the client's error, if any. The client's ResponseWriter is the caller's
+// again afterwards.
+func (cw *captureWriter) stopPump() error {
+	p := cw.pump
+	if p == nil {
+		return nil
+	}
+	cw.pump = nil
+	p.mu.Lock()
+	if cw.capture {
+		p.buf = cw.buf
+	}
+	p.closed = true
+	p.cond.Signal()
+	p.mu.Unlock()
+	<-p.done
+	return p.err
 }
 
 // FlushError flushes what was written to the client.
@@ -132,11 +183,71 @@ func (cw *captureWriter) FlushError() error {
 	if cw.mode != modeClient || cw.w == nil {
 		return nil
 	}
+	if cw.pump != nil {
+		cw.pumpFlush()
+		return nil
+	}
 	return http.NewResponseController(cw.w).Flush()
 }
 
 // Flush implements http.Flusher.
 func (cw *captureWriter) Flush() { _ = cw.FlushError() }
+
+// pump writes a growing capture buffer to the client. The handler appends
+// to the buffer and feeds the pump its new length; bytes once appended are
+// never changed, so the pump writes them without holding the lock.
+type pump struct {
+	w      http.ResponseWriter
+	mu     sync.Mutex
+	cond   sync.Cond
+	buf    []byte // the capture as far as it was fed
+	n      int    // bytes of buf written to the client
+	flush  bool   // a flush is wanted once buf is written
+	closed bool
+	err    error
+	done   chan struct{}
+}
+
+func (p *pump) feed(buf []byte, flush bool) {
+	p.mu.Lock()
+	p.buf = buf
+	p.flush = p.flush || flush
+	p.cond.Signal()
+	p.mu.Unlock()
+}
+
+func (p *pump) run() {
+	defer close(p.done)
+	p.mu.Lock()
+	for {
+		for p.n == len(p.buf) && !p.flush && !p.closed {
+			p.cond.Wait()
+		}
+		chunk, flush := p.buf[p.n:], p.flush
+		if len(chunk) == 0 && !flush {
+			p.mu.Unlock()
+			return // closed, everything written
+		}
+		p.flush = false
+		p.mu.Unlock()
+		var err error
+		if len(chunk) > 0 {
+			_, err = p.w.Write(chunk)
+		}
+		if err == nil && flush {
+			if ferr := http.NewResponseController(p.w).Flush(); !errors.Is(ferr, http.ErrNotSupported) {
+				err = ferr
+			}
+		}
+		p.mu.Lock()
+		p.n += len(chunk)
+		if err != nil {
+			p.err = err
+			p.mu.Unlock()
+			return // the client is gone: the fill goes on without it
+		}
+	}
+}
 
 // Unwrap returns the client's ResponseWriter for http.ResponseController
 // (deadlines, hijacking); nil for a background revalidation.

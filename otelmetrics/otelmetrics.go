@@ -13,6 +13,8 @@
 // Redis calls) and refused fills are recorded as they happen, through
 // cache.Hooks, on paths that already reach Redis or run a loader.
 //
+// AttachHTTP exports an httpcache.Cache's own counters the same way.
+//
 // The package depends on the OpenTelemetry metric API only. Package
 // otelmetrics/prom exports to a Prometheus registry (client_golang) through
 // the OpenTelemetry SDK and its Prometheus exporter.

@@ -4,6 +4,21 @@
 //
 //	tiercache-proxy -listen 127.0.0.1:8080 -upstream http://127.0.0.1:8000 [-redis redis://127.0.0.1:6379/0]
 //
+// -redis takes one server (redis://[user:password@]host:port/db, rediss://
+// for TLS), a Cluster (redis+cluster://host:port?addr=host2:port2&addr=...,
+// rediss+cluster:// for TLS: the seed nodes) or a Sentinel-managed master
+// (redis+sentinel://host:port?master_name=NAME&addr=host2:port2, the
+// sentinels; rediss+sentinel:// for TLS). The query parameters are
+// go-redis's (ParseURL, ParseClusterURL, ParseFailoverURL): dial_timeout,
+// read_timeout, pool_size...
+//
+// With -admin ADDR a second listener serves /healthz (the process is up),
+// /readyz (200 once the Store's invalidation connections are subscribed, so
+// that the local tier is coherent with Redis; 503 before), /metrics
+// (Prometheus text) and, with a bearer token (TIERCACHE_ADMIN_TOKEN or
+// -admin-token-file), POST /purge?url=URL and POST /purge?tag=TAG. It is
+// off by default; bind it to a private address.
+//
 // Without -redis the cache lives in the process alone; with it, every proxy
 // on the same Redis shares what any of them stored, and a purge or an
 // invalidation in one reaches all. Nothing is stored without explicit
@@ -16,6 +31,7 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +51,8 @@ import (
 
 	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/httpcache"
+	"github.com/tiercache/tiercache/otelmetrics"
+	"github.com/tiercache/tiercache/otelmetrics/prom"
 )
 
 func main() {
@@ -62,6 +80,20 @@ type config struct {
 	name            string
 	shutdownTimeout time.Duration
 	verbose         bool
+
+	readHeaderTimeout time.Duration
+	readTimeout       time.Duration
+	writeTimeout      time.Duration
+	idleTimeout       time.Duration
+	upstreamTimeout   time.Duration
+
+	requestCookie httpcache.CookiePolicy
+	routing       httpcache.RoutingPolicy
+	maxVariants   int
+	integrityKey  []byte
+
+	admin      string
+	adminToken string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -81,8 +113,53 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.name, "name", httpcache.DefaultName, "cache name in the Cache-Status header")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a shutdown waits for requests in flight")
 	fs.BoolVar(&c.verbose, "v", false, "log every cache and upstream error")
+	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 10*time.Second, "longest a client may take to send a request's header")
+	fs.DurationVar(&c.readTimeout, "read-timeout", time.Minute, "longest a client may take to send a whole request, body included (0: no limit)")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", 5*time.Minute, "longest a response may take to reach its client, from the end of its request's header (0: no limit; streams such as server-sent events need it)")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "longest a keep-alive connection waits for its next request")
+	fs.DurationVar(&c.upstreamTimeout, "upstream-timeout", time.Minute, "longest the upstream may take to answer with a header (0: no limit)")
+	var requestCookie, routing, integrityFile, tokenFile string
+	fs.StringVar(&requestCookie, "request-cookie", "shared", "responses to requests with Cookie: shared (stored only when public, s-maxage, must-revalidate or Vary: Cookie), ignore (stored as any other) or bypass (never stored)")
+	fs.StringVar(&routing, "routing", "strip", "routing fields (X-Original-URL, X-HTTP-Method-Override, X-Forwarded-*...) on cached requests: strip (removed before the upstream) or key (part of the cache key)")
+	fs.IntVar(&c.maxVariants, "max-variants", httpcache.DefaultMaxVariants, "most Vary variants stored per URL (negative: no limit)")
+	fs.StringVar(&integrityFile, "integrity-key-file", "", "file holding the key (at least 16 bytes, the same for every proxy of the Redis) that authenticates stored entries; empty: none")
+	fs.StringVar(&c.admin, "admin", "", "address of the admin listener (/healthz, /readyz, /metrics, /purge); empty: none")
+	fs.StringVar(&tokenFile, "admin-token-file", "", "file holding the bearer token of /purge (else $TIERCACHE_ADMIN_TOKEN; without either /purge is refused)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	switch requestCookie {
+	case "shared":
+		c.requestCookie = httpcache.CookieRequireShared
+	case "ignore":
+		c.requestCookie = httpcache.CookieIgnore
+	case "bypass":
+		c.requestCookie = httpcache.CookieBypass
+	default:
+		return c, fmt.Errorf("-request-cookie %q: want shared, ignore or bypass", requestCookie)
+	}
+	switch routing {
+	case "strip":
+		c.routing = httpcache.RoutingStrip
+	case "key":
+		c.routing = httpcache.RoutingKey
+	default:
+		return c, fmt.Errorf("-routing %q: want strip or key", routing)
+	}
+	if integrityFile != "" {
+		b, err := os.ReadFile(integrityFile)
+		if err != nil {
+			return c, fmt.Errorf("-integrity-key-file: %w", err)
+		}
+		c.integrityKey = []byte(strings.TrimSpace(string(b)))
+	}
+	c.adminToken = os.Getenv("TIERCACHE_ADMIN_TOKEN")
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return c, fmt.Errorf("-admin-token-file: %w", err)
+		}
+		c.adminToken = strings.TrimSpace(string(b))
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -108,25 +185,62 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 // proxy is the caching reverse proxy and what it owns.
 type proxy struct {
 	handler http.Handler
+	admin   http.Handler // nil without -admin
 	cache   *httpcache.Cache
 	store   *cache.Store
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
+	metrics *prom.Metrics // nil without -admin
+}
+
+// redisClient connects to what a -redis URL names: a server, a Cluster
+// (redis+cluster://, rediss+cluster://) or a Sentinel-managed master
+// (redis+sentinel://, rediss+sentinel://).
+func redisClient(raw string) (redis.UniversalClient, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil, fmt.Errorf("-redis %q: want a URL such as redis://host:port/0", redacted(raw))
+	}
+	base, kind, _ := strings.Cut(scheme, "+")
+	if base != "redis" && base != "rediss" {
+		return nil, fmt.Errorf("-redis %q: unknown scheme %q (redis, rediss, redis+cluster, redis+sentinel)", redacted(raw), scheme)
+	}
+	u := base + "://" + rest
+	switch kind {
+	case "":
+		o, err := redis.ParseURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("-redis: %w", err)
+		}
+		return redis.NewClient(o), nil
+	case "cluster":
+		o, err := redis.ParseClusterURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("-redis: %w", err)
+		}
+		return redis.NewClusterClient(o), nil
+	case "sentinel":
+		o, err := redis.ParseFailoverURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("-redis: %w", err)
+		}
+		if o.MasterName == "" {
+			return nil, fmt.Errorf("-redis: a redis+sentinel URL needs master_name")
+		}
+		return redis.NewFailoverClient(o), nil
+	}
+	return nil, fmt.Errorf("-redis %q: unknown scheme %q (redis, rediss, redis+cluster, redis+sentinel)", redacted(raw), scheme)
 }
 
 func newProxy(c config, logger *slog.Logger) (*proxy, error) {
 	p := &proxy{}
 	if c.redisURL != "" {
-		opts, err := redis.ParseURL(c.redisURL)
+		rdb, err := redisClient(c.redisURL)
 		if err != nil {
-			return nil, fmt.Errorf("-redis: %w", err)
+			return nil, err
 		}
-		p.rdb = redis.NewClient(opts)
+		p.rdb = rdb
 	}
-	var rdb redis.UniversalClient
-	if p.rdb != nil {
-		rdb = p.rdb
-	}
-	store, err := cache.NewStore(rdb, cache.StoreOptions{Logger: logger})
+	store, err := cache.NewStore(p.rdb, cache.StoreOptions{Logger: logger})
 	if err != nil {
 		p.close()
 		return nil, err
@@ -139,15 +253,94 @@ func newProxy(c config, logger *slog.Logger) (*proxy, error) {
 		StaleIfError:    c.staleIfError,
 		CDNCacheControl: c.targeted,
 		SetCookie:       c.setCookie,
+		RequestCookie:   c.requestCookie,
+		Routing:         c.routing,
+		MaxVariants:     c.maxVariants,
+		IntegrityKey:    c.integrityKey,
 		Logger:          logger,
-		Redis:           rdb,
+		Redis:           p.rdb,
 	})
 	if err != nil {
 		p.close()
 		return nil, err
 	}
 	p.handler = p.cache.Handler(reverseProxy(c, logger))
+	if c.admin != "" {
+		metrics, err := p.metricsHandler()
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		p.admin = p.adminHandler(c.adminToken, metrics)
+	}
 	return p, nil
+}
+
+// metricsHandler is what the admin listener serves at /metrics: the
+// Store's metrics (otelmetrics) and the Cache's counters
+// (otelmetrics.AttachHTTP) in the Prometheus text and OpenMetrics formats.
+// close detaches them.
+func (p *proxy) metricsHandler() (http.Handler, error) {
+	h, m, err := prom.Handler(p.store, otelmetrics.Options{})
+	if err != nil {
+		return nil, err
+	}
+	p.metrics = m
+	if err := m.AttachHTTP(p.cache); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// adminHandler serves the admin endpoints: /healthz, /readyz, /metrics,
+// and /purge behind the bearer token (refused when there is none).
+func (p *proxy) adminHandler(token string, metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if p.rdb != nil && !p.cache.StoreStats().Coherent {
+			http.Error(w, "not ready: the Store's invalidation connections are not all subscribed", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", metrics)
+	mux.HandleFunc("POST /purge", func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(r, token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tiercache-proxy"`)
+			http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
+			return
+		}
+		q := r.URL.Query()
+		var err error
+		switch {
+		case q.Get("url") != "" && q.Get("tag") == "":
+			err = p.cache.PurgeURL(r.Context(), q.Get("url"))
+		case q.Get("tag") != "" && q.Get("url") == "":
+			err = p.cache.PurgeTag(r.Context(), q.Get("tag"))
+		default:
+			http.Error(w, "want one of ?url=URL or ?tag=TAG", http.StatusBadRequest)
+			return
+		}
+		switch {
+		case errors.Is(err, httpcache.ErrInvalidURL), errors.Is(err, httpcache.ErrEmptyTag):
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusBadGateway)
+		default:
+			_, _ = io.WriteString(w, "purged\n")
+		}
+	})
+	return mux
+}
+
+// authorized checks the request's bearer token in constant time; no token
+// configured refuses everyone.
+func authorized(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
 }
 
 // reverseProxy forwards to the upstream. Transport failures (refused or
@@ -155,14 +348,16 @@ func newProxy(c config, logger *slog.Logger) (*proxy, error) {
 // connections for the next requests, so the proxy recovers with the
 // upstream.
 func reverseProxy(c config, logger *slog.Logger) *httputil.ReverseProxy {
+	dial := (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	transport := &http.Transport{
 		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           teDialer(dial), // responses with an unknown transfer coding are read, not refused
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: c.upstreamTimeout,
 	}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -183,6 +378,9 @@ func reverseProxy(c config, logger *slog.Logger) *httputil.ReverseProxy {
 }
 
 func (p *proxy) close() {
+	if p.metrics != nil {
+		_ = p.metrics.Close()
+	}
 	if p.cache != nil {
 		_ = p.cache.Close()
 	}
@@ -214,29 +412,56 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           p.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-	}
+	srv := newServer(c, p.handler, logger)
 	logger.Info("tiercache-proxy: listening", "addr", ln.Addr().String(), "upstream", c.upstream.String(), "redis", redacted(c.redisURL))
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	var adm *http.Server
+	if p.admin != nil {
+		aln, err := net.Listen("tcp", c.admin)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("-admin: %w", err)
+		}
+		adm = newServer(c, p.admin, logger)
+		logger.Info("tiercache-proxy: admin listening", "addr", aln.Addr().String(), "purge", c.adminToken != "")
+		go func() { errc <- adm.Serve(aln) }()
+	}
 	select {
 	case err := <-errc:
+		_ = srv.Close()
+		if adm != nil {
+			_ = adm.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("tiercache-proxy: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
+	if adm != nil {
+		_ = adm.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	<-errc // http.ErrServerClosed
 	return nil
+}
+
+// newServer is an http.Server with the configured timeouts: a client that
+// sends its header, its body or reads its response too slowly, or idles
+// too long, is cut off.
+func newServer(c config, h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: c.readHeaderTimeout,
+		ReadTimeout:       c.readTimeout,
+		WriteTimeout:      c.writeTimeout,
+		IdleTimeout:       c.idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
 }
 
 // redacted hides the password of a Redis URL for the log.

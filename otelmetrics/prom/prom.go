@@ -21,17 +21,22 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/tiercache/tiercache/cache"
+	"github.com/tiercache/tiercache/httpcache"
 	"github.com/tiercache/tiercache/otelmetrics"
 )
 
 // Metrics is a Store's instrumentation exporting to a Prometheus registry.
 type Metrics struct {
 	*otelmetrics.Metrics
-	mp *sdkmetric.MeterProvider
+	mp   *sdkmetric.MeterProvider
+	http []*otelmetrics.HTTPMetrics
+
+	attributes []attribute.KeyValue // Options.Attributes of Register
 }
 
 // Register attaches s (otelmetrics.Attach) to a MeterProvider of its own
@@ -48,12 +53,28 @@ func Register(reg prometheus.Registerer, s *cache.Store, opts otelmetrics.Option
 	if err != nil {
 		return nil, errors.Join(err, mp.Shutdown(context.Background()))
 	}
-	return &Metrics{Metrics: m, mp: mp}, nil
+	return &Metrics{Metrics: m, mp: mp, attributes: opts.Attributes}, nil
 }
 
-// Close detaches the Store and shuts the MeterProvider down.
+// AttachHTTP exports the counters of an httpcache.Cache on the Store
+// (otelmetrics.AttachHTTP) to the same registry. Close detaches it too.
+func (m *Metrics) AttachHTTP(c *httpcache.Cache) error {
+	h, err := otelmetrics.AttachHTTP(c, m.mp, otelmetrics.Options{Attributes: m.attributes})
+	if err != nil {
+		return err
+	}
+	m.http = append(m.http, h)
+	return nil
+}
+
+// Close detaches the Store and any httpcache.Cache, and shuts the
+// MeterProvider down.
 func (m *Metrics) Close() error {
-	return errors.Join(m.Metrics.Close(), m.mp.Shutdown(context.Background()))
+	errs := []error{m.Metrics.Close()}
+	for _, h := range m.http {
+		errs = append(errs, h.Close())
+	}
+	return errors.Join(append(errs, m.mp.Shutdown(context.Background()))...)
 }
 
 // Handler attaches s to a new registry and returns the registry's /metrics
