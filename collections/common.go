@@ -58,8 +58,12 @@ type base struct {
 	deadlines bool
 
 	// local, set with Options.Local, drops this process's local copies of
-	// the collection after every operation that may write (see begin).
+	// the collection after every operation that may write (see rt).
 	local interface{ Invalidate(rkey string) }
+
+	// req makes the request ids of the writes that are idempotent under
+	// resend.
+	req *requests
 }
 
 // newBase validates the arguments every constructor takes. It does not talk
@@ -72,7 +76,8 @@ func newBase(rdb redis.UniversalClient, name, suffix, kind string, opts Options)
 	if err := opts.validate(name); err != nil {
 		return base{}, err
 	}
-	return base{rdb: rdb, name: name, key: opts.key(name, suffix), kind: kind, opts: opts, deadlines: appliesDeadlines(rdb)}, nil
+	return base{rdb: rdb, name: name, key: opts.key(name, suffix), kind: kind, opts: opts,
+		deadlines: appliesDeadlines(rdb), req: newRequests(opts, name)}, nil
 }
 
 // appliesDeadlines reports whether rdb applies context deadlines to its
@@ -160,6 +165,9 @@ func (b *base) fail(op string, err error) error { return failKey(op, b.key, err)
 // or by one of this package's scripts) matches ErrWrongType; other errors are
 // prefixed with the operation and the key.
 func failKey(op, key string, err error) error {
+	if redis.HasErrorPrefix(err, "hash value is not an integer") {
+		return fmt.Errorf("%w: %s key %q: a count is not an integer: %w", ErrWrongType, op, key, err)
+	}
 	if redis.HasErrorPrefix(err, prefixWrongType) {
 		return fmt.Errorf("%w: %s key %q: %w", ErrWrongType, op, key, err)
 	}

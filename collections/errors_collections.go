@@ -36,3 +36,14 @@ var (
 	// or has been, delivered again), or it was settled already.
 	ErrDeliveryExpired = errors.New("tiercache/collections: delivery expired")
 )
+
+// ErrUncertain is returned by a method that writes when Redis may or may
+// not have applied the write: the command was sent, and its reply was lost
+// (the connection dropped, the round trip timed out, the context ended
+// while it was in flight). The error wraps the network's. Methods that are
+// idempotent under resend (see the package README) return it only when
+// go-redis' own resends ran out; the others are sent without resends and
+// return it as soon as a reply is lost, so a write is never applied twice
+// behind a success. Read the collection to find out, or design the write
+// to be safe to repeat.
+var ErrUncertain = errors.New("tiercache/collections: may or may not have been applied")

@@ -126,7 +126,7 @@ func (l *List[T]) Insert(ctx context.Context, i int64, v T) (int64, error) {
 
 // Append adds v at the end and returns the new length.
 func (l *List[T]) Append(ctx context.Context, v T) (int64, error) {
-	return push(ctx, &l.b, l.c, "append", false, []T{v})
+	return push(ctx, &l.b, l.c, "append", false, 0, []T{v})
 }
 
 // Extend adds values at the end, in order, in one command, and returns the
@@ -135,7 +135,7 @@ func (l *List[T]) Extend(ctx context.Context, values ...T) (int64, error) {
 	if len(values) == 0 {
 		return l.Len(ctx)
 	}
-	return push(ctx, &l.b, l.c, "extend", false, values)
+	return push(ctx, &l.b, l.c, "extend", false, 0, values)
 }
 
 // Pop removes the element at index i and returns it (Pop(ctx, -1) takes the

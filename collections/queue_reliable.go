@@ -3,7 +3,6 @@ package collections
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"time"
 
@@ -96,16 +95,12 @@ func (r *ReliableQueue[T]) Len(ctx context.Context) (int64, error) { return r.q.
 // InFlight returns the number of deliveries not settled yet, expired ones
 // included until a Get returns them to the queue.
 func (r *ReliableQueue[T]) InFlight(ctx context.Context) (int64, error) {
-	c, cancel, err := r.q.b.begin(ctx, "in flight")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := r.q.b.rdb.ZCard(c, r.inflight).Result()
-	if err != nil {
-		return 0, failKey("in flight", r.inflight, err)
-	}
-	return n, nil
+	var n int64
+	err := r.q.b.rt(ctx, "in flight", false, func(ctx context.Context) (err error) {
+		n, err = r.q.b.rdb.ZCard(ctx, r.inflight).Result()
+		return err
+	})
+	return n, err
 }
 
 // Get takes the item at the front of the queue, waiting until there is one
@@ -130,7 +125,7 @@ func (r *ReliableQueue[T]) Get(ctx context.Context) (*Delivery[T], error) {
 		if wait < 0 {
 			wait = r.vis // deliveries made from now on expire no sooner
 		}
-		if err := r.await(ctx, blockFor(ctx, slice, wait)); err != nil {
+		if err := r.q.b.await(ctx, "get", false, blockFor(ctx, slice, wait)); err != nil {
 			return nil, err
 		}
 	}
@@ -147,17 +142,17 @@ func (r *ReliableQueue[T]) TryGet(ctx context.Context) (*Delivery[T], error) {
 }
 
 // claim runs the claim script once. It returns the delivery, or nil and the
-// time until the earliest deadline in flight (-1: none).
+// time until the earliest deadline in flight (-1: none). The delivery id is
+// the request id: a resend after a lost reply returns the same delivery.
 func (r *ReliableQueue[T]) claim(ctx context.Context) (*Delivery[T], time.Duration, error) {
-	c, cancel, err := r.q.b.begin(ctx, "get")
+	id := token()
+	var res []any
+	err := r.q.b.rt(ctx, "get", true, func(ctx context.Context) (err error) {
+		res, err = queueClaim.Run(ctx, r.q.b.rdb, r.keys(), r.vis.Milliseconds(), id).Slice()
+		return err
+	})
 	if err != nil {
 		return nil, 0, err
-	}
-	defer cancel()
-	id := token()
-	res, err := queueClaim.Run(c, r.q.b.rdb, r.keys(), r.vis.Milliseconds(), id).Slice()
-	if err != nil {
-		return nil, 0, r.q.b.fail("get", err)
 	}
 	if len(res) != 2 {
 		return nil, 0, r.q.b.fail("get", fmt.Errorf("unexpected reply %v", res))
@@ -179,22 +174,6 @@ func (r *ReliableQueue[T]) claim(ctx context.Context) (*Delivery[T], time.Durati
 		return nil, 0, fmt.Errorf("%w (moved to %q)", err, r.q.dead)
 	}
 	return d, 0, nil
-}
-
-// await blocks until the queue's list has an item or wait has passed,
-// without taking anything: BLMOVE from the tail to the tail of the same
-// list leaves it unchanged.
-func (r *ReliableQueue[T]) await(ctx context.Context, wait time.Duration) error {
-	c, cancel, err := r.q.b.beginBlocking(ctx, "get", wait)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrEmpty, err)
-	}
-	defer cancel()
-	err = r.q.b.rdb.Do(c, "blmove", r.q.b.key, r.q.b.key, "RIGHT", "RIGHT", formatSeconds(wait)).Err()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return r.q.b.fail("get", err)
-	}
-	return nil
 }
 
 // keys returns the keys the scripts take.
@@ -227,17 +206,31 @@ func (d *Delivery[T]) Nack(ctx context.Context) error {
 	return d.settle(ctx, "nack")
 }
 
-// settle runs the settle script: how is "ack", "nack" or "bury".
-func (d *Delivery[T]) settle(ctx context.Context, how string) error {
+// Extend moves the delivery's deadline to timeout from now (the server's
+// clock), for a consumer that needs longer than the visibility timeout. It
+// returns ErrDeliveryExpired as [Delivery.Ack] does. Setting a deadline is
+// idempotent: a resend after a lost reply only sets it again.
+func (d *Delivery[T]) Extend(ctx context.Context, timeout time.Duration) error {
+	if timeout < time.Millisecond {
+		return fmt.Errorf("%w: extend delivery %s: timeout %v is under a millisecond", ErrInvalidArgument, d.id, timeout)
+	}
+	return d.settle(ctx, "extend", timeout.Milliseconds())
+}
+
+// settle runs the settle script: how is "ack", "nack", "bury" or
+// "extend". Settling is idempotent under resend: the script keeps a dedupe
+// record of the delivery's settlement.
+func (d *Delivery[T]) settle(ctx context.Context, how string, extend ...any) error {
 	b := &d.q.q.b
-	c, cancel, err := b.begin(ctx, how)
+	keys := append(d.q.keys(), b.key+":settled:"+d.id)
+	var n int
+	err := b.rt(ctx, how, true, func(ctx context.Context) (err error) {
+		args := append([]any{d.id, how, b.opts.DedupeWindow.Milliseconds()}, extend...)
+		n, err = queueSettle.Run(ctx, b.rdb, keys, args...).Int()
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	defer cancel()
-	n, err := queueSettle.Run(c, b.rdb, d.q.keys(), d.id, how).Int()
-	if err != nil {
-		return b.fail(how, err)
 	}
 	if n == 0 {
 		return fmt.Errorf("%w: delivery %s of queue %q", ErrDeliveryExpired, d.id, b.key)
