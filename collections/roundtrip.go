@@ -25,8 +25,14 @@ import (
 // unchanged too, and wraps every other error with the operation and the
 // key (WRONGTYPE matching ErrWrongType). fn must not keep its context.
 func (b *base) rt(ctx context.Context, op string, write bool, fn func(ctx context.Context) error) error {
+	return b.rtOn(ctx, op, b.key, write, fn)
+}
+
+// rtOn is rt for a round trip whose errors name key (a MultiMapTTL's keys
+// are not the collection's).
+func (b *base) rtOn(ctx context.Context, op, key string, write bool, fn func(ctx context.Context) error) error {
 	if err := ctx.Err(); err != nil {
-		return b.fail(op, err)
+		return failKey(op, key, err)
 	}
 	c, cancel := ctx, context.CancelFunc(noCancel)
 	if b.deadlines {
@@ -40,7 +46,7 @@ func (b *base) rt(ctx context.Context, op string, write bool, fn func(ctx contex
 	if err == nil || errors.Is(err, redis.Nil) {
 		return err
 	}
-	return classify(op, b.key, write, err)
+	return classify(op, key, write, err)
 }
 
 // classify wraps err, the error of operation op on key: a write whose
@@ -50,6 +56,16 @@ func classify(op, key string, write bool, err error) error {
 		return fmt.Errorf("%w: %s %q: %w", ErrUncertain, op, key, err)
 	}
 	return failKey(op, key, err)
+}
+
+// writeError is redisError for the error of a write, op, of the types that
+// map errors with it (BloomFilter, HyperLogLog): a lost reply matches
+// ErrUncertain too.
+func writeError(op, key string, err error) error {
+	if err != nil && uncertain(err) {
+		return fmt.Errorf("%w: %s %q: %w", ErrUncertain, op, key, err)
+	}
+	return redisError(key, err)
 }
 
 // uncertain reports whether err leaves unknown whether Redis ran the
@@ -77,6 +93,12 @@ type once struct{ *redis.Cmd }
 
 // NoRetry tells go-redis not to resend the command.
 func (once) NoRetry() bool { return true }
+
+// onceZ is [once] for a command whose reply is members with scores.
+type onceZ struct{ *redis.ZSliceCmd }
+
+// NoRetry tells go-redis not to resend the command.
+func (onceZ) NoRetry() bool { return true }
 
 // doOnce sends the command args without transport retries (class 2): a
 // lost reply is an error, never a second execution.
