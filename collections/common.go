@@ -64,6 +64,10 @@ type base struct {
 	// req makes the request ids of the writes that are idempotent under
 	// resend.
 	req *requests
+
+	// keyArg and window are key and Options.DedupeWindow in milliseconds,
+	// boxed once as command arguments.
+	keyArg, window any
 }
 
 // newBase validates the arguments every constructor takes. It does not talk
@@ -76,8 +80,10 @@ func newBase(rdb redis.UniversalClient, name, suffix, kind string, opts Options)
 	if err := opts.validate(name); err != nil {
 		return base{}, err
 	}
-	return base{rdb: rdb, name: name, key: opts.key(name, suffix), kind: kind, opts: opts,
-		deadlines: appliesDeadlines(rdb), req: newRequests(opts, name)}, nil
+	key := opts.key(name, suffix)
+	return base{rdb: rdb, name: name, key: key, kind: kind, opts: opts,
+		deadlines: appliesDeadlines(rdb), req: newRequests(opts, name),
+		keyArg: key, window: opts.DedupeWindow.Milliseconds()}, nil
 }
 
 // appliesDeadlines reports whether rdb applies context deadlines to its

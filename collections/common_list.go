@@ -21,8 +21,8 @@ var (
 	//go:embed list_take.lua
 	listTakeSrc string
 
-	listPush = redis.NewScript(listPushSrc)
-	listTake = redis.NewScript(listTakeSrc)
+	listPush = newScript(listPushSrc)
+	listTake = newScript(listTakeSrc)
 )
 
 // llen returns the length of the list.
@@ -80,13 +80,11 @@ func push[T any](ctx context.Context, b *base, c codec.Codec[T], op string, left
 	if err != nil {
 		return 0, err
 	}
-	args := make([]any, 0, 3+len(vals))
-	args = append(args, side(left), maxLen, b.opts.DedupeWindow.Milliseconds())
-	args = append(args, vals...)
-	keys := []string{b.key, b.req.next()}
+	a := append(listPush.args(2, 5+len(vals)), b.keyArg, b.req.next(), side(left), maxLen, b.window)
+	a = append(a, vals...)
 	var n int64
 	err = b.rt(ctx, op, true, func(ctx context.Context) (err error) {
-		n, err = listPush.Run(ctx, b.rdb, keys, args...).Int64()
+		n, err = listPush.run(ctx, b.rdb, false, a).Int64()
 		return err
 	})
 	return n, err
@@ -95,10 +93,10 @@ func push[T any](ctx context.Context, b *base, c codec.Codec[T], op string, left
 // take pops the raw element at one end, with one script that a resend does
 // not apply twice. An empty list is redis.Nil.
 func (b *base) take(ctx context.Context, op string, left bool) (string, error) {
-	keys := []string{b.key, b.req.next()}
+	a := append(listTake.args(2, 4), b.keyArg, b.req.next(), side(left), b.window)
 	var raw string
 	err := b.rt(ctx, op, true, func(ctx context.Context) (err error) {
-		raw, err = listTake.Run(ctx, b.rdb, keys, side(left), b.opts.DedupeWindow.Milliseconds()).Text()
+		raw, err = listTake.run(ctx, b.rdb, false, a).Text()
 		return err
 	})
 	return raw, err

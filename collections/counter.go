@@ -25,7 +25,7 @@ var (
 	//go:embed counter_update.lua
 	counterUpdateSrc string
 
-	counterIncr   = redis.NewScript(counterIncrSrc)
+	counterIncr   = newScript(counterIncrSrc)
 	counterUpdate = redis.NewScript(counterUpdateSrc)
 )
 
@@ -99,10 +99,10 @@ func (c *Counter[K]) IncrBy(ctx context.Context, k K, n int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	keys := []string{c.b.key, c.b.req.next()}
+	a := append(counterIncr.args(2, 5), c.b.keyArg, c.b.req.next(), field, n, c.b.window)
 	var v int64
 	err = c.b.rt(ctx, "incr", true, func(ctx context.Context) (err error) {
-		v, err = counterIncr.Run(ctx, c.b.rdb, keys, field, n, c.b.opts.DedupeWindow.Milliseconds()).Int64()
+		v, err = counterIncr.run(ctx, c.b.rdb, false, a).Int64()
 		return err
 	})
 	return v, err

@@ -17,7 +17,7 @@ import (
 var (
 	//go:embed deque_rotate.lua
 	dequeRotateSrc string
-	dequeRotate    = redis.NewScript(dequeRotateSrc)
+	dequeRotate    = newScript(dequeRotateSrc)
 )
 
 // DequeOptions are the settings of a [Deque]. The zero value means the

@@ -26,9 +26,9 @@ var (
 	//go:embed list_sort.lua
 	listSortSrc string
 
-	listInsert = redis.NewScript(listInsertSrc)
-	listPop    = redis.NewScript(listPopSrc)
-	listSort   = redis.NewScript(listSortSrc)
+	listInsert = newScript(listInsertSrc)
+	listPop    = newScript(listPopSrc)
+	listSort   = newScript(listSortSrc)
 )
 
 // ListOptions are the settings of a [List]. The zero value means the

@@ -15,8 +15,8 @@ var (
 	//go:embed queue_settle.lua
 	queueSettleSrc string
 
-	queueClaim  = redis.NewScript(queueClaimSrc)
-	queueSettle = redis.NewScript(queueSettleSrc)
+	queueClaim  = newScript(queueClaimSrc)
+	queueSettle = newScript(queueSettleSrc)
 )
 
 // ReliableQueue is a [Queue] whose consumers cannot lose items: Get moves
@@ -38,6 +38,8 @@ type ReliableQueue[T any] struct {
 	inflight   string
 	deliveries string
 	vis        time.Duration
+	visArg     any   // vis in milliseconds, boxed once
+	keyArgs    []any // keys(), boxed once
 }
 
 // Delivery is an item taken from a [ReliableQueue], to be settled with Ack
@@ -66,12 +68,17 @@ func NewReliableQueue[T any](rdb redis.UniversalClient, name string, opts QueueO
 	if vis < time.Millisecond {
 		return nil, fmt.Errorf("%w: queue %q: visibility timeout %v is under a millisecond", ErrInvalidArgument, name, vis)
 	}
-	return &ReliableQueue[T]{
+	r := &ReliableQueue[T]{
 		q:          q,
 		inflight:   q.b.key + ":inflight",
 		deliveries: q.b.key + ":deliveries",
 		vis:        vis,
-	}, nil
+		visArg:     vis.Milliseconds(),
+	}
+	for _, k := range r.keys() {
+		r.keyArgs = append(r.keyArgs, k)
+	}
+	return r, nil
 }
 
 // Name returns the queue's name.
@@ -146,9 +153,11 @@ func (r *ReliableQueue[T]) TryGet(ctx context.Context) (*Delivery[T], error) {
 // the request id: a resend after a lost reply returns the same delivery.
 func (r *ReliableQueue[T]) claim(ctx context.Context) (*Delivery[T], time.Duration, error) {
 	id := token()
+	a := append(queueClaim.args(3, 5), r.keyArgs[:3]...)
+	a = append(a, r.visArg, id)
 	var res []any
 	err := r.q.b.rt(ctx, "get", true, func(ctx context.Context) (err error) {
-		res, err = queueClaim.Run(ctx, r.q.b.rdb, r.keys(), r.vis.Milliseconds(), id).Slice()
+		res, err = queueClaim.run(ctx, r.q.b.rdb, false, a).Slice()
 		return err
 	})
 	if err != nil {
@@ -222,11 +231,12 @@ func (d *Delivery[T]) Extend(ctx context.Context, timeout time.Duration) error {
 // record of the delivery's settlement.
 func (d *Delivery[T]) settle(ctx context.Context, how string, extend ...any) error {
 	b := &d.q.q.b
-	keys := append(d.q.keys(), b.key+":settled:"+d.id)
+	a := append(queueSettle.args(5, 9), d.q.keyArgs...)
+	a = append(a, b.key+":settled:"+d.id, d.id, how, b.window)
+	a = append(a, extend...)
 	var n int
 	err := b.rt(ctx, how, true, func(ctx context.Context) (err error) {
-		args := append([]any{d.id, how, b.opts.DedupeWindow.Milliseconds()}, extend...)
-		n, err = queueSettle.Run(ctx, b.rdb, keys, args...).Int()
+		n, err = queueSettle.run(ctx, b.rdb, false, a).Int()
 		return err
 	})
 	if err != nil {

@@ -108,23 +108,54 @@ func doOnce(ctx context.Context, rdb redis.UniversalClient, args ...any) *redis.
 	return cmd.Cmd
 }
 
-// runOnce runs script s with EVALSHA without transport retries. A server
-// that does not have the script (NOSCRIPT: nothing ran) gets it with
-// SCRIPT LOAD, which is safe to resend, and the EVALSHA again.
-func runOnce(ctx context.Context, rdb redis.UniversalClient, s *redis.Script, keys []string, args ...any) *redis.Cmd {
-	a := make([]any, 0, 3+len(keys)+len(args))
-	a = append(a, "evalsha", s.Hash(), len(keys))
+// runOnce runs script s without transport retries (class 2).
+func runOnce(ctx context.Context, rdb redis.UniversalClient, s script, keys []string, args ...any) *redis.Cmd {
+	a := s.args(len(keys), len(keys)+len(args))
 	for _, k := range keys {
 		a = append(a, k)
 	}
-	a = append(a, args...)
-	cmd := doOnce(ctx, rdb, a...)
+	return s.run(ctx, rdb, true, append(a, args...))
+}
+
+// script is a Lua script for the hot paths: its SHA1 is boxed once, and
+// the caller builds the whole EVALSHA command in one slice (see args), so
+// a call allocates about what the equivalent plain command does.
+type script struct {
+	*redis.Script     // for the calls that use go-redis' Run
+	src, sha      any // the source and its SHA1, as command arguments
+}
+
+func newScript(src string) script {
+	s := redis.NewScript(src)
+	return script{Script: s, src: src, sha: s.Hash()}
+}
+
+// args returns the start of an EVALSHA command of s with nkeys keys, with
+// room for n more arguments (the keys and the script's arguments).
+func (s script) args(nkeys, n int) []any {
+	a := make([]any, 0, 3+n)
+	return append(a, "evalsha", s.sha, nkeys)
+}
+
+// run sends the EVALSHA command a (from args), with go-redis' resends
+// unless once is set (class 2: see runOnce). A server without the script
+// (NOSCRIPT: nothing ran) gets the same command as EVAL with the source,
+// as go-redis' Run does.
+func (s script) run(ctx context.Context, rdb redis.UniversalClient, once bool, a []any) *redis.Cmd {
+	cmd := s.send(ctx, rdb, once, a)
 	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
-		if err := s.Load(ctx, rdb).Err(); err != nil {
-			return cmd
-		}
-		cmd = doOnce(ctx, rdb, a...)
+		a[0], a[1] = "eval", s.src
+		cmd = s.send(ctx, rdb, once, a)
 	}
+	return cmd
+}
+
+func (s script) send(ctx context.Context, rdb redis.UniversalClient, once bool, a []any) *redis.Cmd {
+	if once {
+		return doOnce(ctx, rdb, a...)
+	}
+	cmd := redis.NewCmd(ctx, a...)
+	_ = rdb.Process(ctx, cmd)
 	return cmd
 }
 

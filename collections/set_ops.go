@@ -14,7 +14,7 @@ var (
 	//go:embed set_compare.lua
 	setCompareSrc string
 
-	setAlgebra = redis.NewScript(setAlgebraSrc)
+	setAlgebra = newScript(setAlgebraSrc)
 	setCompare = redis.NewScript(setCompareSrc)
 )
 
