@@ -12,15 +12,11 @@
 -- number of milliseconds until the earliest in-flight deadline, -1 when
 -- nothing is in flight. Time is the server's (TIME). A claim run again
 -- with the id of a delivery still in flight (go-redis sent it again after
--- losing the reply) returns that delivery's item and takes nothing. Raises
--- WRONGTYPE, changing nothing, when a key holds another type.
-local types = {'list', 'zset', 'hash'}
-for i = 1, 3 do
-  local t = redis.call('TYPE', KEYS[i])['ok']
-  if t ~= 'none' and t ~= types[i] then
-    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. t .. ', not a ' .. types[i])
-  end
-end
+-- losing the reply) returns that delivery's item and takes nothing.
+--
+-- A key of another type raises WRONGTYPE, changing nothing: the hash and
+-- the sorted set are read before anything is written, and the first write
+-- to the list (RPUSH or RPOP) comes before any other write.
 local mine = redis.call('HGET', KEYS[3], ARGV[2])
 if mine then
   return {1, mine}

@@ -19,15 +19,10 @@
 -- returned it to the queue, or it was settled already). A settlement run
 -- again (its record holds the same action: go-redis sent it again after
 -- losing the reply) returns 1 and changes nothing; another action on a
--- settled delivery returns 0. Time is the server's (TIME). Raises
--- WRONGTYPE, changing nothing, when a key holds another type.
-local types = {'list', 'zset', 'hash', 'list'}
-for i = 1, 4 do
-  local t = redis.call('TYPE', KEYS[i])['ok']
-  if t ~= 'none' and t ~= types[i] then
-    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. t .. ', not a ' .. types[i])
-  end
-end
+-- settled delivery returns 0. Time is the server's (TIME).
+--
+-- A key of another type raises WRONGTYPE, changing nothing: every key this
+-- run writes is read first (LLEN for the lists).
 if ARGV[2] == 'extend' then
   -- Setting a deadline twice is harmless: no record.
   if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
@@ -45,10 +40,15 @@ if done then
   end
   return 0
 end
+local item = redis.call('HGET', KEYS[3], ARGV[1])
+if ARGV[2] == 'nack' then
+  redis.call('LLEN', KEYS[1])
+elseif ARGV[2] == 'bury' then
+  redis.call('LLEN', KEYS[4])
+end
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
   return 0
 end
-local item = redis.call('HGET', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 if item and ARGV[2] == 'nack' then
   redis.call('RPUSH', KEYS[1], item)

@@ -143,7 +143,7 @@ func (s script) args(nkeys, n int) []any {
 // as go-redis' Run does.
 func (s script) run(ctx context.Context, rdb redis.UniversalClient, once bool, a []any) *redis.Cmd {
 	cmd := s.send(ctx, rdb, once, a)
-	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		a[0], a[1] = "eval", s.src
 		cmd = s.send(ctx, rdb, once, a)
 	}
