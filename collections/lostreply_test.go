@@ -376,3 +376,100 @@ func TestLostRepliesDeque(t *testing.T) {
 		require.Positive(t, lb.dropped())
 	})
 }
+
+// TestClearAndExpireCoverSyncVersion: the version key package syncable
+// keeps next to a collection's key goes with Clear and takes Expire's TTL,
+// so that clearing a collection leaves nothing behind.
+func TestClearAndExpireCoverSyncVersion(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t).Client(t)
+	ctx := t.Context()
+	d, err := collections.NewDict(rdb, "synced", collections.DictOptions[string, string]{KeyCodec: codec.String(), Codec: codec.String()})
+	require.NoError(t, err)
+	ver := d.Key() + ":syncver"
+	require.NoError(t, d.Set(ctx, "a", "1"))
+	require.NoError(t, rdb.Set(ctx, ver, "token", 0).Err())
+	ok, err := d.Expire(ctx, time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Greater(t, rdb.PTTL(ctx, ver).Val(), 59*time.Minute, "the version key takes the TTL")
+	require.NoError(t, d.Clear(ctx))
+	require.Zero(t, rdb.Exists(ctx, d.Key(), ver).Val(), "both keys gone")
+}
+
+// TestLostRepliesSentOnce: writes that are sent without transport retries
+// (SortedSet.IncrScore, Set.Pop) report a lost reply as ErrUncertain and
+// are never applied twice: the score is the sum of the increments that
+// returned nil plus some of the uncertain ones, and no member is popped
+// twice.
+func TestLostRepliesSentOnce(t *testing.T) {
+	lossyOnBoth(t, func(t *testing.T, lb lossyBackend) {
+		ctx := t.Context()
+		z, err := collections.NewSortedSet(lb.rdb, dsName(t), collections.SortedSetOptions[string]{Codec: codec.String()})
+		require.NoError(t, err)
+		var ok, unsure int
+		for range 200 {
+			switch _, err := z.IncrScore(ctx, "m", 1); {
+			case err == nil:
+				ok++
+			case errors.Is(err, collections.ErrUncertain):
+				unsure++
+			default:
+				t.Fatalf("incr score: %v", err)
+			}
+		}
+		score, err := z.Score(ctx, "m")
+		require.NoError(t, err)
+		t.Logf("IncrScore: %d nil, %d uncertain, score %v", ok, unsure, score)
+		require.Positive(t, unsure, "no lost reply reached IncrScore")
+		require.GreaterOrEqual(t, int(score), ok)
+		require.LessOrEqual(t, int(score), ok+unsure)
+
+		s, err := collections.NewSet(lb.rdb, dsName(t), collections.SetOptions[int]{})
+		require.NoError(t, err)
+		const members = 200
+		all := make([]int, members)
+		for i := range all {
+			all[i] = i
+		}
+		_, err = s.Add(ctx, all...)
+		require.NoError(t, err)
+		popped := make(map[int]bool)
+		unsure = 0
+		for {
+			v, err := s.Pop(ctx)
+			if errors.Is(err, collections.ErrEmpty) {
+				break
+			}
+			if errors.Is(err, collections.ErrUncertain) {
+				unsure++
+				continue
+			}
+			require.NoError(t, err)
+			require.False(t, popped[v], "member %d popped twice", v)
+			popped[v] = true
+		}
+		t.Logf("Set.Pop: %d popped, %d uncertain (those members are gone: the error said so)", len(popped), unsure)
+		require.LessOrEqual(t, members-len(popped), unsure)
+	})
+}
+
+// TestLockPurge: Purge deletes the fencing counter unless the lock is held.
+func TestLockPurge(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t).Client(t)
+	ctx := t.Context()
+	lock, err := collections.NewLock([]redis.UniversalClient{rdb}, "purged", collections.LockOptions{})
+	require.NoError(t, err)
+	_, err = lock.TryLock(ctx)
+	require.NoError(t, err)
+	require.ErrorIs(t, lock.Purge(ctx), collections.ErrNotObtained, "held: nothing purged")
+	require.Equal(t, int64(1), rdb.Exists(ctx, "tc:{purged}:fence").Val())
+	require.NoError(t, lock.Unlock(ctx))
+	require.NoError(t, lock.Purge(ctx))
+	require.Zero(t, rdb.Exists(ctx, "tc:{purged}:fence", "tc:{purged}:lock").Val())
+	fence, err := lock.TryLock(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), fence, "tokens start again from 1")
+	require.NoError(t, lock.Unlock(ctx))
+}

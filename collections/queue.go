@@ -33,11 +33,14 @@ const DefaultVisibilityTimeout = 30 * time.Second
 
 // Queue is a multi-producer, multi-consumer FIFO queue of T in one Redis
 // list, "<prefix>{<name>}:queue": Put pushes at the head (LPUSH), Get pops
-// at the tail (BRPOP), so each item goes to exactly one consumer, in the
-// order the items were put. An item a consumer has taken is gone from
-// Redis: if the consumer then crashes, the item is lost. Use a
-// [ReliableQueue] (same list, so the two can share producers) when that
-// matters. A Queue is safe for concurrent use.
+// at the tail, so each item goes to exactly one consumer, in the order the
+// items were put. Put and the pop are scripts that check a request id, so
+// go-redis' resend after a lost reply neither puts an item twice nor pops
+// a second one (a BRPOP whose reply is lost would lose its item); Get
+// waits for an item with a blocking command that changes nothing. An item
+// a consumer has taken is gone from Redis: if the consumer then crashes,
+// the item is lost. Use a [ReliableQueue] (same list, so the two can share
+// producers) when that matters. A Queue is safe for concurrent use.
 type Queue[T any] struct {
 	b    base
 	c    codec.Codec[T]
@@ -68,7 +71,8 @@ func (q *Queue[T]) Key() string { return q.b.key }
 // took but could not decode, so that none is silently dropped.
 func (q *Queue[T]) DeadLetterKey() string { return q.dead }
 
-// Put adds items at the end of the queue, in order, in one command.
+// Put adds items at the end of the queue, in order, in one script that a
+// resend after a lost reply does not apply twice.
 func (q *Queue[T]) Put(ctx context.Context, items ...T) error {
 	if len(items) == 0 {
 		return nil

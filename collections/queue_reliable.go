@@ -27,6 +27,13 @@ var (
 // item to the front of the queue, to be delivered again: every item is
 // delivered at least once, and exactly once when consumers settle in time.
 //
+// Lost replies do not change that: Put and every step check a request id
+// (a claim's is its delivery id, so a claim that go-redis sends again
+// returns the same item; a settlement leaves a record for
+// [Options.DedupeWindow]), and a Get whose context ends while a claim is in
+// flight returns an error matching [ErrUncertain]: if the claim took an
+// item, the item is delivered again once its timeout passes.
+//
 // It uses the list of the Queue of the same name, so Queue producers can
 // feed ReliableQueue consumers, plus "<list>:inflight" (a sorted set of
 // delivery ids by deadline), "<list>:deliveries" (a hash of the items in
@@ -91,7 +98,8 @@ func (r *ReliableQueue[T]) Key() string { return r.q.b.key }
 // could not be decoded.
 func (r *ReliableQueue[T]) DeadLetterKey() string { return r.q.dead }
 
-// Put adds items at the end of the queue, in order, in one command.
+// Put adds items at the end of the queue, in order, in one script that a
+// resend after a lost reply does not apply twice.
 func (r *ReliableQueue[T]) Put(ctx context.Context, items ...T) error {
 	return r.q.Put(ctx, items...)
 }
