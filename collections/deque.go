@@ -120,7 +120,7 @@ func (d *Deque[T]) PopLeft(ctx context.Context) (T, error) {
 	return pop(ctx, &d.b, d.c, "pop left", true)
 }
 
-// PopWait is Pop that waits (BRPOP) until there is an element or ctx ends,
+// PopWait is Pop that waits until there is an element or ctx ends,
 // which gives an error matching both ErrEmpty and ctx.Err(). Bound the wait
 // with context.WithTimeout; a cancellation without a deadline is noticed
 // within a second.
@@ -128,7 +128,9 @@ func (d *Deque[T]) PopWait(ctx context.Context) (T, error) {
 	return d.popWait(ctx, "pop wait", false)
 }
 
-// PopLeftWait is PopLeft that waits (BLPOP), like [Deque.PopWait].
+// PopLeftWait is PopLeft that waits, like [Deque.PopWait]. Both wait with a
+// blocking command that changes nothing and take with Pop's script, so a
+// lost reply never loses an element.
 func (d *Deque[T]) PopLeftWait(ctx context.Context) (T, error) {
 	return d.popWait(ctx, "pop left wait", true)
 }
