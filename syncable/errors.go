@@ -3,6 +3,7 @@ package syncable
 import (
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/redis/go-redis/v9"
 
@@ -55,6 +56,24 @@ func invalid(err error) error {
 		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
 	return err
+}
+
+// uncertain reports whether err leaves unknown whether Redis ran the
+// script: any error but a reply from Redis and the failures that happen
+// before a command is written (no connection from the pool, a dial that
+// failed, a closed client). A write that fails so matches
+// collections.ErrUncertain.
+func uncertain(err error) bool {
+	var rerr redis.Error
+	var operr *net.OpError
+	switch {
+	case errors.As(err, &rerr),
+		errors.Is(err, redis.ErrPoolTimeout),
+		errors.Is(err, redis.ErrClosed),
+		errors.As(err, &operr) && operr.Op == "dial":
+		return false
+	}
+	return true
 }
 
 // failKey wraps an error of operation op on key: WRONGTYPE (from Redis or
