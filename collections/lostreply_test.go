@@ -473,3 +473,22 @@ func TestLockPurge(t *testing.T) {
 	require.Equal(t, uint64(1), fence, "tokens start again from 1")
 	require.NoError(t, lock.Unlock(ctx))
 }
+
+// TestLostRepliesNextID: a proposal that go-redis sends again is refused
+// (the counter already holds it), so Next proposes a higher id: ids stay
+// strictly increasing, never repeated.
+func TestLostRepliesNextID(t *testing.T) {
+	lossyOnBoth(t, func(t *testing.T, lb lossyBackend) {
+		ids, err := collections.NewNextID([]redis.UniversalClient{lb.rdb}, dsName(t), collections.NextIDOptions{})
+		require.NoError(t, err)
+		var last int64
+		for range 300 {
+			id, err := ids.Next(t.Context())
+			require.NoError(t, err)
+			require.Greater(t, id, last)
+			last = id
+		}
+		t.Logf("last id %d after 300 calls, %d replies lost", last, lb.dropped())
+		require.Positive(t, lb.dropped())
+	})
+}
