@@ -92,14 +92,38 @@ func push[T any](ctx context.Context, b *base, c codec.Codec[T], op string, left
 
 // take pops the raw element at one end, with one script that a resend does
 // not apply twice. An empty list is redis.Nil.
+//
+// When the round trip fails after Redis may have run it (the context ended
+// during go-redis' resends, the resends ran out), the element the request
+// took would be lost: take asks Redis once more for its record, under a
+// context that does not end with ctx (bounded by Options.Timeout). If the
+// record holds an element, take returns it; if there is none, nothing was
+// taken and the error is ctx's (or the network's) without ErrUncertain.
+// Only when that check fails too is the error ErrUncertain.
 func (b *base) take(ctx context.Context, op string, left bool) (string, error) {
 	a := append(listTake.args(2, 4), b.keyArg, b.req.next(), side(left), b.window)
 	var raw string
-	err := b.rt(ctx, op, true, func(ctx context.Context) (err error) {
-		raw, err = listTake.run(ctx, b.rdb, false, a).Text()
+	var sent error // the round trip's own error
+	err := b.rt(ctx, op, true, func(ctx context.Context) error {
+		raw, sent = listTake.run(ctx, b.rdb, false, a).Text()
+		return sent
+	})
+	if err == nil || !errors.Is(err, ErrUncertain) {
+		return raw, err
+	}
+	a[5] = "check"
+	var kept string
+	cerr := b.rt(context.WithoutCancel(ctx), op, false, func(c context.Context) (err error) {
+		kept, err = listTake.run(c, b.rdb, false, a).Text()
 		return err
 	})
-	return raw, err
+	switch {
+	case cerr == nil:
+		return kept, nil // taken: the element is the caller's
+	case errors.Is(cerr, redis.Nil):
+		return "", fmt.Errorf("tiercache/collections: %s %q: nothing taken: %w", op, b.key, sent)
+	}
+	return "", err
 }
 
 // pop takes the element at one end; an empty list is ErrEmpty.
@@ -162,6 +186,9 @@ func (b *base) takeWait(ctx context.Context, op string, left bool) (string, erro
 			return raw, nil
 		}
 		if !errors.Is(err, redis.Nil) {
+			if ctx.Err() != nil && !errors.Is(err, ErrUncertain) { // nothing taken
+				return "", fmt.Errorf("%w: %s %q: %w", ErrEmpty, op, b.key, errors.Join(ctx.Err(), err))
+			}
 			return "", err
 		}
 		if err := b.await(ctx, op, left, blockFor(ctx, slice, 0)); err != nil {

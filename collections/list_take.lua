@@ -3,7 +3,8 @@
 --
 -- KEYS[1]: the list
 -- KEYS[2]: this request's dedupe record (a string in the list's slot)
--- ARGV[1]: "left" or "right": the end to pop at
+-- ARGV[1]: "left" or "right": the end to pop at; "check" to pop nothing
+--          and only return what the request took, if anything
 -- ARGV[2]: the dedupe window in milliseconds (the record's time to live)
 --
 -- Returns the element, or nil when the list is empty. A request that
@@ -11,7 +12,7 @@
 -- go-redis sent it again after losing the reply) returns that element again
 -- and pops nothing. Raises WRONGTYPE when the key holds another type.
 local prev = redis.call('GET', KEYS[2])
-if prev then
+if prev or ARGV[1] == 'check' then
   return prev
 end
 local cmd = 'RPOP'

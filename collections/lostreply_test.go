@@ -492,3 +492,34 @@ func TestLostRepliesNextID(t *testing.T) {
 		require.Positive(t, lb.dropped())
 	})
 }
+
+// TestLostRepliesTakeRecovers: with go-redis' resends off, every lost
+// reply of a pop reaches the collection, which asks Redis for the
+// request's record: the element it took is returned, not lost, and no
+// call is uncertain.
+func TestLostRepliesTakeRecovers(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	px := faultproxy.Start(t, srv.Addr)
+	px.DropReplies(dropEvery)
+	noResend := redis.NewClient(&redis.Options{Addr: px.Addr, MaxRetries: -1})
+	t.Cleanup(func() { _ = noResend.Close() })
+	ctx := t.Context()
+	const items = 300
+	direct, err := collections.NewQueue(srv.Client(t), "recover", collections.QueueOptions[int]{})
+	require.NoError(t, err)
+	for i := range items {
+		require.NoError(t, direct.Put(ctx, i))
+	}
+	q, err := collections.NewQueue(noResend, "recover", collections.QueueOptions[int]{})
+	require.NoError(t, err)
+	for i := range items {
+		v, err := q.TryGet(ctx)
+		require.NoError(t, err, "get %d", i)
+		require.Equal(t, i, v)
+	}
+	_, err = q.TryGet(ctx)
+	require.ErrorIs(t, err, collections.ErrEmpty)
+	t.Logf("%d items, %d replies lost and recovered", items, px.Dropped())
+	require.Positive(t, px.Dropped())
+}
