@@ -523,3 +523,36 @@ func TestLostRepliesTakeRecovers(t *testing.T) {
 	t.Logf("%d items, %d replies lost and recovered", items, px.Dropped())
 	require.Positive(t, px.Dropped())
 }
+
+// TestLostRepliesClaimRecovers: with go-redis' resends off, a claim whose
+// reply is lost asks for its delivery once more and a settlement is sent
+// once more: every item is delivered and acked, none uncertain, none left
+// in flight.
+func TestLostRepliesClaimRecovers(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	px := faultproxy.Start(t, srv.Addr)
+	px.DropReplies(dropEvery)
+	noResend := redis.NewClient(&redis.Options{Addr: px.Addr, MaxRetries: -1})
+	t.Cleanup(func() { _ = noResend.Close() })
+	ctx := t.Context()
+	const items = 300
+	direct, err := collections.NewReliableQueue(srv.Client(t), "recover", collections.QueueOptions[int]{})
+	require.NoError(t, err)
+	for i := range items {
+		require.NoError(t, direct.Put(ctx, i))
+	}
+	q, err := collections.NewReliableQueue(noResend, "recover", collections.QueueOptions[int]{})
+	require.NoError(t, err)
+	for i := range items {
+		d, err := q.TryGet(ctx)
+		require.NoError(t, err, "get %d", i)
+		require.Equal(t, i, d.Value)
+		require.NoError(t, d.Ack(ctx), "ack %d", i)
+	}
+	_, err = q.TryGet(ctx)
+	require.ErrorIs(t, err, collections.ErrEmpty)
+	require.Zero(t, dsMust[int64](t)(direct.InFlight(ctx)))
+	t.Logf("%d items, %d replies lost and recovered", items, px.Dropped())
+	require.Positive(t, px.Dropped())
+}

@@ -7,6 +7,8 @@
 -- KEYS[3]: the deliveries hash: delivery id -> item
 -- ARGV[1]: the visibility timeout in milliseconds
 -- ARGV[2]: the id of this delivery (a fresh random token)
+-- ARGV[3]: (optional) "check": take nothing, only return the delivery's
+--          item if this claim took one ({1, item}), else {0, -1}
 --
 -- Returns {1, item} when an item was taken, else {0, wait}: wait is the
 -- number of milliseconds until the earliest in-flight deadline, -1 when
@@ -20,6 +22,9 @@
 local mine = redis.call('HGET', KEYS[3], ARGV[2])
 if mine then
   return {1, mine}
+end
+if ARGV[3] == 'check' then
+  return {0, -1}
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -3,6 +3,7 @@ package collections
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,9 +31,11 @@ var (
 // Lost replies do not change that: Put and every step check a request id
 // (a claim's is its delivery id, so a claim that go-redis sends again
 // returns the same item; a settlement leaves a record for
-// [Options.DedupeWindow]), and a Get whose context ends while a claim is in
-// flight returns an error matching [ErrUncertain]: if the claim took an
-// item, the item is delivered again once its timeout passes.
+// [Options.DedupeWindow]). A claim or a settlement that gets no reply even
+// so (the resends ran out, ctx ended meanwhile) asks Redis once more, under
+// a fresh timeout: a claim for the item it took, a settlement by running
+// again. Only if that fails too is the error [ErrUncertain]; an item an
+// uncertain claim took is delivered again once its timeout passes.
 //
 // It uses the list of the Queue of the same name, so Queue producers can
 // feed ReliableQueue consumers, plus "<list>:inflight" (a sorted set of
@@ -161,13 +164,34 @@ func (r *ReliableQueue[T]) TryGet(ctx context.Context) (*Delivery[T], error) {
 // the request id: a resend after a lost reply returns the same delivery.
 func (r *ReliableQueue[T]) claim(ctx context.Context) (*Delivery[T], time.Duration, error) {
 	id := token()
-	a := append(queueClaim.args(3, 5), r.keyArgs[:3]...)
+	a := append(queueClaim.args(3, 6), r.keyArgs[:3]...)
 	a = append(a, r.visArg, id)
 	var res []any
-	err := r.q.b.rt(ctx, "get", true, func(ctx context.Context) (err error) {
-		res, err = queueClaim.run(ctx, r.q.b.rdb, false, a).Slice()
-		return err
+	var sent error // the round trip's own error
+	err := r.q.b.rt(ctx, "get", true, func(ctx context.Context) error {
+		res, sent = queueClaim.run(ctx, r.q.b.rdb, false, a).Slice()
+		return sent
 	})
+	if errors.Is(err, ErrUncertain) {
+		// The claim may have taken an item: ask for it once more, under a
+		// context that does not end with ctx, rather than leave it in
+		// flight until its timeout. Without an answer the item, if any,
+		// comes back after the timeout.
+		a = append(a, "check")
+		if cerr := r.q.b.rt(context.WithoutCancel(ctx), "get", false, func(c context.Context) (err error) {
+			res, err = queueClaim.run(c, r.q.b.rdb, false, a).Slice()
+			return err
+		}); cerr == nil {
+			switch {
+			case len(res) == 2 && res[0] == int64(1):
+				err = nil // taken: the delivery is the caller's
+			case ctx.Err() != nil:
+				return nil, -1, nil // nothing taken: Get reports ctx's end
+			default:
+				err = fmt.Errorf("tiercache/collections: get %q: nothing taken: %w", r.q.b.key, sent)
+			}
+		}
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -247,6 +271,16 @@ func (d *Delivery[T]) settle(ctx context.Context, how string, extend ...any) err
 		n, err = queueSettle.run(ctx, b.rdb, false, a).Int()
 		return err
 	})
+	if errors.Is(err, ErrUncertain) {
+		// Settling is idempotent: send it once more, under a context that
+		// does not end with ctx, for a certain answer.
+		if rerr := b.rt(context.WithoutCancel(ctx), how, true, func(c context.Context) (err error) {
+			n, err = queueSettle.run(c, b.rdb, false, a).Int()
+			return err
+		}); rerr == nil {
+			err = nil
+		}
+	}
 	if err != nil {
 		return err
 	}
