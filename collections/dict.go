@@ -17,7 +17,7 @@ import (
 var (
 	//go:embed dict_pop.lua
 	dictPopSrc string
-	dictPop    = redis.NewScript(dictPopSrc)
+	dictPop    = newScript(dictPopSrc)
 )
 
 // DictOptions are the settings of a [Dict]. The zero value means the
@@ -278,19 +278,35 @@ func (d *Dict[K, V]) Delete(ctx context.Context, ks ...K) (int64, error) {
 // Pop removes k and returns its value, atomically: of two concurrent Pops
 // of one key, one gets the value and the other ErrNotFound. It is
 // idempotent under resend (a request id; the record keeps a copy of the
-// value for Options.DedupeWindow).
+// value for Options.DedupeWindow), and a Pop whose reply is lost even so
+// asks for that record once more: the value is returned, not lost.
 func (d *Dict[K, V]) Pop(ctx context.Context, k K) (V, error) {
 	var zero V
 	field, err := encode(d.kc, d.b.key, k)
 	if err != nil {
 		return zero, err
 	}
-	keys := []string{d.b.key, d.b.req.next()}
+	a := append(dictPop.args(2, 5), d.b.keyArg, d.b.req.next(), field, d.b.window)
 	var raw string
-	err = d.b.rt(ctx, "pop", true, func(ctx context.Context) (err error) {
-		raw, err = dictPop.Run(ctx, d.b.rdb, keys, field, d.b.opts.DedupeWindow.Milliseconds()).Text()
-		return err
+	var sent error // the round trip's own error
+	err = d.b.rt(ctx, "pop", true, func(ctx context.Context) error {
+		raw, sent = dictPop.run(ctx, d.b.rdb, false, a).Text()
+		return sent
 	})
+	if errors.Is(err, ErrUncertain) {
+		// As a list's pop does (see base.take): ask for the value this
+		// request removed, under a context that does not end with ctx.
+		a = append(a, "check")
+		switch cerr := d.b.rt(context.WithoutCancel(ctx), "pop", false, func(c context.Context) (err error) {
+			raw, err = dictPop.run(c, d.b.rdb, false, a).Text()
+			return err
+		}); {
+		case cerr == nil:
+			err = nil
+		case errors.Is(cerr, redis.Nil):
+			err = fmt.Errorf("tiercache/collections: pop %q: nothing removed: %w", d.b.key, sent)
+		}
+	}
 	if errors.Is(err, redis.Nil) {
 		return zero, fmt.Errorf("%w: key %v in dict %q", ErrNotFound, k, d.b.key)
 	}

@@ -5,6 +5,8 @@
 -- KEYS[2]: this request's dedupe record (a string in the hash's slot)
 -- ARGV[1]: the field
 -- ARGV[2]: the dedupe window in milliseconds (the record's time to live)
+-- ARGV[3]: (optional) "check": remove nothing, only return the value this
+--          request removed, if any
 --
 -- Returns the value, or nil (nothing removed) when the field is absent. A
 -- request that already removed it (its record exists, holding a copy of
@@ -12,7 +14,7 @@
 -- value again and changes nothing. Raises WRONGTYPE when the key holds
 -- another type.
 local prev = redis.call('GET', KEYS[2])
-if prev then
+if prev or ARGV[3] == 'check' then
   return prev
 end
 local v = redis.call('HGET', KEYS[1], ARGV[1])

@@ -494,8 +494,8 @@ func TestLostRepliesNextID(t *testing.T) {
 }
 
 // TestLostRepliesTakeRecovers: with go-redis' resends off, every lost
-// reply of a pop reaches the collection, which asks Redis for the
-// request's record: the element it took is returned, not lost, and no
+// reply of a pop (Queue, Dict) reaches the collection, which asks Redis for
+// the request's record: the element it took is returned, not lost, and no
 // call is uncertain.
 func TestLostRepliesTakeRecovers(t *testing.T) {
 	t.Parallel()
@@ -522,6 +522,24 @@ func TestLostRepliesTakeRecovers(t *testing.T) {
 	require.ErrorIs(t, err, collections.ErrEmpty)
 	t.Logf("%d items, %d replies lost and recovered", items, px.Dropped())
 	require.Positive(t, px.Dropped())
+
+	// Dict.Pop does the same.
+	opts := collections.DictOptions[int, int]{}
+	dd, err := collections.NewDict(srv.Client(t), "recover", opts)
+	require.NoError(t, err)
+	for i := range items {
+		require.NoError(t, dd.Set(ctx, i, i*10))
+	}
+	d, err := collections.NewDict(noResend, "recover", opts)
+	require.NoError(t, err)
+	before := px.Dropped()
+	for i := range items {
+		v, err := d.Pop(ctx, i)
+		require.NoError(t, err, "pop %d", i)
+		require.Equal(t, i*10, v)
+	}
+	require.Zero(t, dsMust[int64](t)(dd.Len(ctx)))
+	require.Greater(t, px.Dropped(), before)
 }
 
 // TestLostRepliesClaimRecovers: with go-redis' resends off, a claim whose
