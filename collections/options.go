@@ -34,8 +34,10 @@ type Options struct {
 	// Store runs tracking coherence (cache.CoherenceTracking, what Auto
 	// picks on Redis 6 and later). Under pub/sub or no coherence, other
 	// processes' writes to collections are not announced, and a local copy
-	// may be stale for up to LocalTTL. A collection's own writes drop the
-	// copies in this process at once. The Store's prefix must start the
+	// may be stale for up to LocalTTL. A collection value's own writes drop
+	// its copies at once; another value of the same collection in this
+	// process learns of them like another process does (see the package
+	// README), so share one value per collection. The Store's prefix must start the
 	// collection's keys (both default to "tc:"). Default nil: every read
 	// goes to Redis.
 	Local *cache.Store
