@@ -174,7 +174,7 @@ func (b *BloomFilter[T]) AddMany(ctx context.Context, items []T) (int, error) {
 		return 0, err
 	}
 	n, err := b.run(ctx, bloomAdd, args).Int()
-	return n, redisError(b.bitsKey, err)
+	return n, writeError("add", b.bitsKey, err)
 }
 
 // Contains reports whether v was probably added: false is certain, true is
@@ -240,5 +240,5 @@ func bloomEstimate(m uint64, k int, x uint64) int64 {
 func (b *BloomFilter[T]) Clear(ctx context.Context) error {
 	ctx, cancel := b.opts.opContext(ctx)
 	defer cancel()
-	return redisError(b.bitsKey, b.rdb.Del(ctx, b.bitsKey, b.paramsKey).Err())
+	return writeError("clear", b.bitsKey, b.rdb.Del(ctx, b.bitsKey, b.paramsKey).Err())
 }

@@ -58,8 +58,16 @@ type base struct {
 	deadlines bool
 
 	// local, set with Options.Local, drops this process's local copies of
-	// the collection after every operation that may write (see begin).
+	// the collection after every operation that may write (see rt).
 	local interface{ Invalidate(rkey string) }
+
+	// req makes the request ids of the writes that are idempotent under
+	// resend.
+	req *requests
+
+	// keyArg and window are key and Options.DedupeWindow in milliseconds,
+	// boxed once as command arguments.
+	keyArg, window any
 }
 
 // newBase validates the arguments every constructor takes. It does not talk
@@ -72,7 +80,10 @@ func newBase(rdb redis.UniversalClient, name, suffix, kind string, opts Options)
 	if err := opts.validate(name); err != nil {
 		return base{}, err
 	}
-	return base{rdb: rdb, name: name, key: opts.key(name, suffix), kind: kind, opts: opts, deadlines: appliesDeadlines(rdb)}, nil
+	key := opts.key(name, suffix)
+	return base{rdb: rdb, name: name, key: key, kind: kind, opts: opts,
+		deadlines: appliesDeadlines(rdb), req: newRequests(opts, name),
+		keyArg: key, window: opts.DedupeWindow.Milliseconds()}, nil
 }
 
 // appliesDeadlines reports whether rdb applies context deadlines to its
@@ -89,36 +100,8 @@ func appliesDeadlines(rdb redis.UniversalClient) bool {
 	return true
 }
 
-// noCancel is the CancelFunc of a context begin did not derive.
+// noCancel is the CancelFunc of a context rt did not derive.
 func noCancel() {}
-
-// begin starts one Redis round trip of operation op. It fails at once when
-// ctx is already done, and otherwise returns ctx bounded by Options.Timeout
-// (ctx itself for a client that would ignore the bound: see deadlines).
-// With Options.Local, the returned CancelFunc also drops this process's
-// local copies of the collection unless op only reads, so that a process
-// reads its own writes at once (other processes' copies go when the
-// Store's invalidation arrives).
-func (b *base) begin(ctx context.Context, op string) (context.Context, context.CancelFunc, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, nil, b.fail(op, err)
-	}
-	c, cancel := ctx, context.CancelFunc(noCancel)
-	if b.deadlines {
-		c, cancel = b.opts.opContext(ctx)
-	}
-	if b.local != nil && !readOnlyOps[op] {
-		inner := cancel
-		cancel = func() { inner(); b.local.Invalidate(b.key) }
-	}
-	return c, cancel, nil
-}
-
-// readOnlyOps are the operations after which begin keeps local copies. An
-// operation missing here counts as a write: that costs only local hits.
-var readOnlyOps = map[string]bool{
-	"get": true, "contains": true, "contains many": true, "has": true, "len": true, "random sample": true,
-}
 
 // newNear returns the local view for a collection's reads with
 // Options.Local, or nil without it, and registers it with b.
@@ -160,6 +143,9 @@ func (b *base) fail(op string, err error) error { return failKey(op, b.key, err)
 // or by one of this package's scripts) matches ErrWrongType; other errors are
 // prefixed with the operation and the key.
 func failKey(op, key string, err error) error {
+	if redis.HasErrorPrefix(err, "hash value is not an integer") {
+		return fmt.Errorf("%w: %s key %q: a count is not an integer: %w", ErrWrongType, op, key, err)
+	}
 	if redis.HasErrorPrefix(err, prefixWrongType) {
 		return fmt.Errorf("%w: %s key %q: %w", ErrWrongType, op, key, err)
 	}
@@ -223,25 +209,27 @@ func decodeError(key, raw string, err error) error {
 	return fmt.Errorf("%w: key %q: member %q: %w", ErrDecode, key, raw, err)
 }
 
-// clear deletes the collection's key unless it holds another Redis type.
+// clear deletes the collection's key unless it holds another Redis type,
+// and the version key package syncable keeps next to it, so that clearing
+// leaves nothing behind.
 func (b *base) clear(ctx context.Context) error {
-	_, err := b.clearKeys(ctx, []string{b.key}, b.kind)
+	_, err := b.clearKeys(ctx, []string{b.key, b.key + syncVersionSuffix}, b.kind, "string")
 	return err
 }
+
+// syncVersionSuffix names the key package syncable keeps next to a
+// collection's key: the version of its last Sync.
+const syncVersionSuffix = ":syncver"
 
 // clearKeys deletes keys (in the collection's slot) unless one of them
 // holds another Redis type than its kind, and returns how many existed.
 func (b *base) clearKeys(ctx context.Context, ks []string, kinds ...any) (int64, error) {
-	c, cancel, err := b.begin(ctx, "clear")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := commonClear.Run(c, b.rdb, ks, kinds...).Int64()
-	if err != nil {
-		return 0, b.fail("clear", err)
-	}
-	return n, nil
+	var n int64
+	err := b.rt(ctx, "clear", true, func(ctx context.Context) (err error) {
+		n, err = commonClear.Run(ctx, b.rdb, ks, kinds...).Int64()
+		return err
+	})
+	return n, err
 }
 
 // beginBlocking is begin for a command that blocks on the server for up to
@@ -263,16 +251,12 @@ func (b *base) expire(ctx context.Context, ttl time.Duration) (bool, error) {
 	if ttl < time.Millisecond {
 		return false, fmt.Errorf("%w: expire %q: TTL %v is under a millisecond", ErrInvalidArgument, b.key, ttl)
 	}
-	c, cancel, err := b.begin(ctx, "expire")
-	if err != nil {
-		return false, err
-	}
-	defer cancel()
-	n, err := commonExpire.Run(c, b.rdb, []string{b.key}, b.kind, ttl.Milliseconds()).Int()
-	if err != nil {
-		return false, b.fail("expire", err)
-	}
-	return n == 1, nil
+	var n int
+	err := b.rt(ctx, "expire", true, func(ctx context.Context) (err error) {
+		n, err = commonExpire.Run(ctx, b.rdb, []string{b.key, b.key + syncVersionSuffix}, b.kind, ttl.Milliseconds()).Int()
+		return err
+	})
+	return n == 1, err
 }
 
 // scan reads the whole key with HSCAN, SSCAN or ZSCAN (next runs one call
@@ -286,14 +270,14 @@ func (b *base) scan(ctx context.Context, op string, step int,
 	seen := make(map[string]struct{})
 	var cursor uint64
 	for {
-		c, cancel, err := b.begin(ctx, op)
+		var page []string
+		var nextCursor uint64
+		err := b.rt(ctx, op, false, func(ctx context.Context) (err error) {
+			page, nextCursor, err = next(ctx, cursor)
+			return err
+		})
 		if err != nil {
 			return err
-		}
-		page, nextCursor, err := next(c, cursor)
-		cancel()
-		if err != nil {
-			return b.fail(op, err)
 		}
 		for i := 0; i+step <= len(page); i += step {
 			if _, dup := seen[page[i]]; dup {

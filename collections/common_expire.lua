@@ -2,6 +2,8 @@
 -- another type.
 --
 -- KEYS[1]: the key
+-- KEYS[2]: (optional) its syncable version key "<key>:syncver", which gets
+--          the same time to live when it exists
 -- ARGV[1]: the Redis type it must hold ("hash", "set", "list", "zset")
 -- ARGV[2]: the time to live in milliseconds
 --
@@ -13,5 +15,8 @@ if t == 'none' then
 end
 if t ~= ARGV[1] then
   return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' holds a ' .. t .. ', not a ' .. ARGV[1])
+end
+if KEYS[2] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])

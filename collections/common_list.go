@@ -2,6 +2,7 @@ package collections
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"iter"
@@ -14,97 +15,127 @@ import (
 
 // What List, Deque and Queue share: they are Redis lists.
 
+var (
+	//go:embed list_push.lua
+	listPushSrc string
+	//go:embed list_take.lua
+	listTakeSrc string
+
+	listPush = newScript(listPushSrc)
+	listTake = newScript(listTakeSrc)
+)
+
 // llen returns the length of the list.
 func (b *base) llen(ctx context.Context) (int64, error) {
-	c, cancel, err := b.begin(ctx, "len")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := b.rdb.LLen(c, b.key).Result()
-	if err != nil {
-		return 0, b.fail("len", err)
-	}
-	return n, nil
+	var n int64
+	err := b.rt(ctx, "len", false, func(ctx context.Context) (err error) {
+		n, err = b.rdb.LLen(ctx, b.key).Result()
+		return err
+	})
+	return n, err
 }
 
 // lrange returns the raw elements from start to stop, inclusive (LRANGE).
 func (b *base) lrange(ctx context.Context, op string, start, stop int64) ([]string, error) {
-	c, cancel, err := b.begin(ctx, op)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	raws, err := b.rdb.LRange(c, b.key, start, stop).Result()
-	if err != nil {
-		return nil, b.fail(op, err)
-	}
-	return raws, nil
+	var raws []string
+	err := b.rt(ctx, op, false, func(ctx context.Context) (err error) {
+		raws, err = b.rdb.LRange(ctx, b.key, start, stop).Result()
+		return err
+	})
+	return raws, err
 }
 
 // lindex returns the element at index i, ErrIndexOutOfRange when there is
 // none.
 func lindex[T any](ctx context.Context, b *base, c codec.Codec[T], op string, i int64) (T, error) {
-	var zero T
-	rc, cancel, err := b.begin(ctx, op)
-	if err != nil {
-		return zero, err
-	}
-	defer cancel()
-	raw, err := b.rdb.LIndex(rc, b.key, i).Result()
+	var raw string
+	err := b.rt(ctx, op, false, func(ctx context.Context) (err error) {
+		raw, err = b.rdb.LIndex(ctx, b.key, i).Result()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
+		var zero T
 		return zero, fmt.Errorf("%w: index %d of list %q", ErrIndexOutOfRange, i, b.key)
 	}
 	if err != nil {
-		return zero, b.fail(op, err)
+		var zero T
+		return zero, err
 	}
 	return decode(c, b.key, raw)
 }
 
-// push runs LPUSH or RPUSH and returns the new length.
-func push[T any](ctx context.Context, b *base, c codec.Codec[T], op string, left bool, values []T) (int64, error) {
-	args, err := encodeAll(c, b.key, values)
-	if err != nil {
-		return 0, err
-	}
-	rc, cancel, err := b.begin(ctx, op)
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	var cmd *redis.IntCmd
+// side names the end of a list for the scripts.
+func side(left bool) string {
 	if left {
-		cmd = b.rdb.LPush(rc, b.key, args...)
-	} else {
-		cmd = b.rdb.RPush(rc, b.key, args...)
+		return "left"
 	}
-	n, err := cmd.Result()
-	if err != nil {
-		return 0, b.fail(op, err)
-	}
-	return n, nil
+	return "right"
 }
 
-// pop runs LPOP or RPOP; an empty list is ErrEmpty.
-func pop[T any](ctx context.Context, b *base, c codec.Codec[T], op string, left bool) (T, error) {
-	var zero T
-	rc, cancel, err := b.begin(ctx, op)
+// push pushes values at one end (left: LPUSH order) and trims the list to
+// maxLen (0: no limit) from the other end, with one script that a resend
+// does not apply twice. It returns the new length.
+func push[T any](ctx context.Context, b *base, c codec.Codec[T], op string, left bool, maxLen int64, values []T) (int64, error) {
+	vals, err := encodeAll(c, b.key, values)
 	if err != nil {
-		return zero, err
+		return 0, err
 	}
-	defer cancel()
-	var cmd *redis.StringCmd
-	if left {
-		cmd = b.rdb.LPop(rc, b.key)
-	} else {
-		cmd = b.rdb.RPop(rc, b.key)
+	a := append(listPush.args(2, 5+len(vals)), b.keyArg, b.req.next(), side(left), maxLen, b.window)
+	a = append(a, vals...)
+	var n int64
+	err = b.rt(ctx, op, true, func(ctx context.Context) (err error) {
+		n, err = listPush.run(ctx, b.rdb, false, a).Int64()
+		return err
+	})
+	return n, err
+}
+
+// take pops the raw element at one end, with one script that a resend does
+// not apply twice. An empty list is redis.Nil.
+//
+// When the round trip fails after Redis may have run it (the context ended
+// during go-redis' resends, the resends ran out), the element the request
+// took would be lost: take asks Redis once more for its record, under a
+// context that does not end with ctx (bounded by Options.Timeout). If the
+// record holds an element, take returns it; if there is none, nothing was
+// taken and the error is ctx's (or the network's) without ErrUncertain.
+// Only when that check fails too is the error ErrUncertain.
+func (b *base) take(ctx context.Context, op string, left bool) (string, error) {
+	a := append(listTake.args(2, 4), b.keyArg, b.req.next(), side(left), b.window)
+	var raw string
+	var sent error // the round trip's own error
+	err := b.rt(ctx, op, true, func(ctx context.Context) error {
+		raw, sent = listTake.run(ctx, b.rdb, false, a).Text()
+		return sent
+	})
+	if err == nil || !errors.Is(err, ErrUncertain) {
+		return raw, err
 	}
-	raw, err := cmd.Result()
+	a[5] = "check"
+	var kept string
+	cerr := b.rt(context.WithoutCancel(ctx), op, false, func(c context.Context) (err error) {
+		kept, err = listTake.run(c, b.rdb, false, a).Text()
+		return err
+	})
+	switch {
+	case cerr == nil:
+		return kept, nil // taken: the element is the caller's
+	case errors.Is(cerr, redis.Nil):
+		return "", fmt.Errorf("tiercache/collections: %s %q: nothing taken: %w", op, b.key, sent)
+	}
+	return "", err
+}
+
+// pop takes the element at one end; an empty list is ErrEmpty.
+func pop[T any](ctx context.Context, b *base, c codec.Codec[T], op string, left bool) (T, error) {
+	raw, err := b.take(ctx, op, left)
 	if errors.Is(err, redis.Nil) {
+		var zero T
 		return zero, fmt.Errorf("%w: list %q", ErrEmpty, b.key)
 	}
 	if err != nil {
-		return zero, b.fail(op, err)
+		var zero T
+		return zero, err
 	}
 	return decode(c, b.key, raw)
 }
@@ -138,44 +169,54 @@ func listAll[T any](ctx context.Context, b *base, c codec.Codec[T]) (iter.Seq2[i
 	return seq, func() error { return err }
 }
 
-// bpop waits for an element at one end of the list (BLPOP or BRPOP) until
-// one arrives or ctx ends, and returns it raw. It blocks in slices (see
-// blockSlice), so a cancellation without a deadline is seen within one.
-// When ctx ends first the error matches ErrEmpty and ctx.Err().
-func (b *base) bpop(ctx context.Context, op string, left bool) (string, error) {
-	cmd := "brpop"
-	if left {
-		cmd = "blpop"
-	}
+// takeWait takes the raw element at one end, waiting until there is one or
+// ctx ends, which gives an error matching ErrEmpty and ctx.Err(). Taking is
+// the take script, which a resend does not apply twice (a BLPOP or BRPOP
+// whose reply is lost would lose the element); waiting is a blocking
+// command that changes nothing (see await), in slices (see blockSlice), so
+// a cancellation without a deadline is seen within one.
+func (b *base) takeWait(ctx context.Context, op string, left bool) (string, error) {
 	slice := blockSlice(b.rdb)
 	for {
 		if err := ctx.Err(); err != nil {
 			return "", fmt.Errorf("%w: %s %q: %w", ErrEmpty, op, b.key, err)
 		}
-		wait := blockFor(ctx, slice, 0)
-		c, cancel, err := b.beginBlocking(ctx, op, wait)
-		if err != nil {
-			continue // ctx ended: reported above
+		raw, err := b.take(ctx, op, left)
+		if err == nil {
+			return raw, nil
 		}
-		var res []string
-		switch {
-		case wait%time.Second != 0: // Redis takes fractional seconds; go-redis's typed calls do not
-			res, err = b.rdb.Do(c, cmd, b.key, formatSeconds(wait)).StringSlice()
-		case left:
-			res, err = b.rdb.BLPop(c, wait, b.key).Result()
-		default:
-			res, err = b.rdb.BRPop(c, wait, b.key).Result()
+		if !errors.Is(err, redis.Nil) {
+			if ctx.Err() != nil && !errors.Is(err, ErrUncertain) { // nothing taken
+				return "", fmt.Errorf("%w: %s %q: %w", ErrEmpty, op, b.key, errors.Join(ctx.Err(), err))
+			}
+			return "", err
 		}
-		cancel()
-		if errors.Is(err, redis.Nil) || err != nil && ctx.Err() != nil {
-			continue // timed out, or ctx ended during the call: wait again or report above
+		if err := b.await(ctx, op, left, blockFor(ctx, slice, 0)); err != nil {
+			return "", err
 		}
-		if err != nil {
-			return "", b.fail(op, err)
-		}
-		if len(res) != 2 {
-			return "", b.fail(op, fmt.Errorf("unexpected reply %q", res))
-		}
-		return res[1], nil
 	}
+}
+
+// await blocks until the list has an element or wait has passed, without
+// taking anything: BLMOVE from one end to the same end of the same list
+// leaves it unchanged, so a resend is harmless. When ctx ends first the
+// error matches ErrEmpty and ctx.Err().
+func (b *base) await(ctx context.Context, op string, left bool, wait time.Duration) error {
+	c, cancel, err := b.beginBlocking(ctx, op, wait)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrEmpty, err)
+	}
+	defer cancel()
+	end := "RIGHT"
+	if left {
+		end = "LEFT"
+	}
+	err = b.rdb.Do(c, "blmove", b.key, b.key, end, end, formatSeconds(wait)).Err()
+	switch {
+	case err == nil, errors.Is(err, redis.Nil):
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w: %s %q: %w", ErrEmpty, op, b.key, ctx.Err())
+	}
+	return b.fail(op, err)
 }

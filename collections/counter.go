@@ -20,9 +20,13 @@ import (
 )
 
 var (
+	//go:embed counter_incr.lua
+	counterIncrSrc string
 	//go:embed counter_update.lua
 	counterUpdateSrc string
-	counterUpdate    = redis.NewScript(counterUpdateSrc)
+
+	counterIncr   = newScript(counterIncrSrc)
+	counterUpdate = redis.NewScript(counterUpdateSrc)
 )
 
 // CounterOptions are the settings of a [Counter]. The zero value means the
@@ -86,31 +90,22 @@ func (c *Counter[K]) Incr(ctx context.Context, k K) (int64, error) {
 
 // IncrBy adds n (which may be negative) to the count of k and returns the
 // new count. A stored count that is not an integer is ErrWrongType; an
-// overflow of int64 is an error and changes nothing.
+// overflow of int64 is an error and changes nothing. It is idempotent under
+// resend: one script checks the call's request id, so a resend after a
+// lost reply returns the count of the first run and adds nothing (it
+// leaves a dedupe record for [Options.DedupeWindow]).
 func (c *Counter[K]) IncrBy(ctx context.Context, k K, n int64) (int64, error) {
 	field, err := encode(c.kc, c.b.key, k)
 	if err != nil {
 		return 0, err
 	}
-	rc, cancel, err := c.b.begin(ctx, "incr")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	v, err := c.b.rdb.HIncrBy(rc, c.b.key, string(field), n).Result()
-	if err != nil {
-		return 0, c.fail("incr", err)
-	}
-	return v, nil
-}
-
-// fail is base.fail, with a stored count that is not an integer reported
-// as ErrWrongType.
-func (c *Counter[K]) fail(op string, err error) error {
-	if redis.HasErrorPrefix(err, "hash value is not an integer") {
-		return fmt.Errorf("%w: %s key %q: a count is not an integer: %w", ErrWrongType, op, c.b.key, err)
-	}
-	return c.b.fail(op, err)
+	a := append(counterIncr.args(2, 5), c.b.keyArg, c.b.req.next(), field, n, c.b.window)
+	var v int64
+	err = c.b.rt(ctx, "incr", true, func(ctx context.Context) (err error) {
+		v, err = counterIncr.run(ctx, c.b.rdb, false, a).Int64()
+		return err
+	})
+	return v, err
 }
 
 // Get returns the count of k: 0 when the counter does not hold k.
@@ -120,17 +115,16 @@ func (c *Counter[K]) Get(ctx context.Context, k K) (int64, error) {
 		return 0, err
 	}
 	n, _, err := readThrough(c.near, c.b.key, string(field), func() (int64, bool, int, error) {
-		rc, cancel, err := c.b.begin(ctx, "get")
-		if err != nil {
-			return 0, false, 0, err
-		}
-		defer cancel()
-		raw, err := c.b.rdb.HGet(rc, c.b.key, string(field)).Result()
+		var raw string
+		err := c.b.rt(ctx, "get", false, func(ctx context.Context) (err error) {
+			raw, err = c.b.rdb.HGet(ctx, c.b.key, string(field)).Result()
+			return err
+		})
 		if errors.Is(err, redis.Nil) {
 			return 0, true, 8, nil // a missing key counts 0, and is kept as such
 		}
 		if err != nil {
-			return 0, false, 0, c.fail("get", err)
+			return 0, false, 0, err
 		}
 		n, err := c.parse(raw)
 		return n, err == nil, 8, err
@@ -188,9 +182,10 @@ func (c *Counter[K]) Subtract(ctx context.Context, counts map[K]int64) error {
 	})
 }
 
-// update adds the deltas with one script.
+// update adds the deltas with one script, idempotent under resend (see
+// IncrBy).
 func (c *Counter[K]) update(ctx context.Context, op string, deltas iter.Seq2[K, int64]) error {
-	var args []any
+	args := []any{c.b.opts.DedupeWindow.Milliseconds()}
 	for k, n := range deltas {
 		field, err := encode(c.kc, c.b.key, k)
 		if err != nil {
@@ -198,22 +193,19 @@ func (c *Counter[K]) update(ctx context.Context, op string, deltas iter.Seq2[K, 
 		}
 		args = append(args, field, n)
 	}
-	if len(args) == 0 {
+	if len(args) == 1 {
 		return nil
 	}
-	rc, cancel, err := c.b.begin(ctx, op)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	if err := counterUpdate.Run(rc, c.b.rdb, []string{c.b.key}, args...).Err(); err != nil {
-		return c.fail(op, err)
-	}
-	return nil
+	keys := []string{c.b.key, c.b.req.next()}
+	return c.b.rt(ctx, op, true, func(ctx context.Context) error {
+		return counterUpdate.Run(ctx, c.b.rdb, keys, args...).Err()
+	})
 }
 
 // Delete removes keys (their counts become 0) and returns how many the
-// counter held.
+// counter held. It is idempotent (HDEL): a resend after a lost reply
+// deletes nothing more, and the count it returns then misses the keys the
+// first run deleted.
 func (c *Counter[K]) Delete(ctx context.Context, ks ...K) (int64, error) {
 	if len(ks) == 0 {
 		return 0, nil
@@ -226,31 +218,23 @@ func (c *Counter[K]) Delete(ctx context.Context, ks ...K) (int64, error) {
 		}
 		fields[i] = string(f)
 	}
-	rc, cancel, err := c.b.begin(ctx, "delete")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := c.b.rdb.HDel(rc, c.b.key, fields...).Result()
-	if err != nil {
-		return 0, c.fail("delete", err)
-	}
-	return n, nil
+	var n int64
+	err := c.b.rt(ctx, "delete", true, func(ctx context.Context) (err error) {
+		n, err = c.b.rdb.HDel(ctx, c.b.key, fields...).Result()
+		return err
+	})
+	return n, err
 }
 
 // Len returns the number of keys the counter holds (zero and negative
 // counts included).
 func (c *Counter[K]) Len(ctx context.Context) (int64, error) {
-	rc, cancel, err := c.b.begin(ctx, "len")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := c.b.rdb.HLen(rc, c.b.key).Result()
-	if err != nil {
-		return 0, c.fail("len", err)
-	}
-	return n, nil
+	var n int64
+	err := c.b.rt(ctx, "len", false, func(ctx context.Context) (err error) {
+		n, err = c.b.rdb.HLen(ctx, c.b.key).Result()
+		return err
+	})
+	return n, err
 }
 
 // All returns the keys and their counts as a sequence read with HSCAN, a

@@ -78,14 +78,11 @@ func (d *DefaultDict[K, V]) create(ctx context.Context, field []byte) (string, e
 	if err != nil {
 		return "", err
 	}
-	c, cancel, err := d.b.begin(ctx, "get or create")
-	if err != nil {
-		return "", err
-	}
-	defer cancel()
-	raw, err := defaultDictGet.Run(c, d.b.rdb, []string{d.b.key}, field, val).Text()
-	if err != nil {
-		return "", d.b.fail("get or create", err)
-	}
-	return raw, nil
+	var raw string
+	// HSETNX then HGET: a resend stores nothing more and reads the same.
+	err = d.b.rt(ctx, "get or create", true, func(ctx context.Context) (err error) {
+		raw, err = defaultDictGet.Run(ctx, d.b.rdb, []string{d.b.key}, field, val).Text()
+		return err
+	})
+	return raw, err
 }

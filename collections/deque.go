@@ -15,13 +15,9 @@ import (
 )
 
 var (
-	//go:embed deque_push.lua
-	dequePushSrc string
 	//go:embed deque_rotate.lua
 	dequeRotateSrc string
-
-	dequePush   = redis.NewScript(dequePushSrc)
-	dequeRotate = redis.NewScript(dequeRotateSrc)
+	dequeRotate    = newScript(dequeRotateSrc)
 )
 
 // DequeOptions are the settings of a [Deque]. The zero value means the
@@ -109,28 +105,7 @@ func (d *Deque[T]) push(ctx context.Context, op string, left bool, values []T) (
 	if len(values) == 0 {
 		return d.Len(ctx)
 	}
-	if d.maxLen == 0 {
-		return push(ctx, &d.b, d.c, op, left, values)
-	}
-	vals, err := encodeAll(d.c, d.b.key, values)
-	if err != nil {
-		return 0, err
-	}
-	side := "right"
-	if left {
-		side = "left"
-	}
-	args := append([]any{side, d.maxLen}, vals...)
-	c, cancel, err := d.b.begin(ctx, op)
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := dequePush.Run(c, d.b.rdb, []string{d.b.key}, args...).Int64()
-	if err != nil {
-		return 0, d.b.fail(op, err)
-	}
-	return n, nil
+	return push(ctx, &d.b, d.c, op, left, int64(d.maxLen), values)
 }
 
 // Pop removes the rightmost element and returns it; ErrEmpty when there is
@@ -145,7 +120,7 @@ func (d *Deque[T]) PopLeft(ctx context.Context) (T, error) {
 	return pop(ctx, &d.b, d.c, "pop left", true)
 }
 
-// PopWait is Pop that waits (BRPOP) until there is an element or ctx ends,
+// PopWait is Pop that waits until there is an element or ctx ends,
 // which gives an error matching both ErrEmpty and ctx.Err(). Bound the wait
 // with context.WithTimeout; a cancellation without a deadline is noticed
 // within a second.
@@ -153,13 +128,15 @@ func (d *Deque[T]) PopWait(ctx context.Context) (T, error) {
 	return d.popWait(ctx, "pop wait", false)
 }
 
-// PopLeftWait is PopLeft that waits (BLPOP), like [Deque.PopWait].
+// PopLeftWait is PopLeft that waits, like [Deque.PopWait]. Both wait with a
+// blocking command that changes nothing and take with Pop's script, so a
+// lost reply never loses an element.
 func (d *Deque[T]) PopLeftWait(ctx context.Context) (T, error) {
 	return d.popWait(ctx, "pop left wait", true)
 }
 
 func (d *Deque[T]) popWait(ctx context.Context, op string, left bool) (T, error) {
-	raw, err := d.b.bpop(ctx, op, left)
+	raw, err := d.b.takeWait(ctx, op, left)
 	if err != nil {
 		var zero T
 		return zero, err
@@ -189,15 +166,9 @@ func (d *Deque[T]) peek(ctx context.Context, i int64) (T, error) {
 // deque stays empty. It is one script, moving min(k, len-k) elements for a
 // rotation of k.
 func (d *Deque[T]) Rotate(ctx context.Context, n int64) error {
-	c, cancel, err := d.b.begin(ctx, "rotate")
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	if err := dequeRotate.Run(c, d.b.rdb, []string{d.b.key}, strconv.FormatInt(n, 10)).Err(); err != nil {
-		return d.b.fail("rotate", err)
-	}
-	return nil
+	return d.b.rt(ctx, "rotate", true, func(ctx context.Context) error {
+		return runOnce(ctx, d.b.rdb, dequeRotate, []string{d.b.key}, strconv.FormatInt(n, 10)).Err()
+	})
 }
 
 // Range returns the elements from index start to index stop, both included,

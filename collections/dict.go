@@ -17,7 +17,7 @@ import (
 var (
 	//go:embed dict_pop.lua
 	dictPopSrc string
-	dictPop    = redis.NewScript(dictPopSrc)
+	dictPop    = newScript(dictPopSrc)
 )
 
 // DictOptions are the settings of a [Dict]. The zero value means the
@@ -110,19 +110,15 @@ func (d *Dict[K, V]) read(ctx context.Context, field []byte) (V, bool, error) {
 // fetch reads one field. Every single-field read goes through it, so that a
 // local tier can answer here.
 func (d *Dict[K, V]) fetch(ctx context.Context, field []byte) (string, bool, error) {
-	c, cancel, err := d.b.begin(ctx, "get")
-	if err != nil {
-		return "", false, err
-	}
-	defer cancel()
-	raw, err := d.b.rdb.HGet(c, d.b.key, string(field)).Result()
+	var raw string
+	err := d.b.rt(ctx, "get", false, func(ctx context.Context) (err error) {
+		raw, err = d.b.rdb.HGet(ctx, d.b.key, string(field)).Result()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return "", false, nil
 	}
-	if err != nil {
-		return "", false, d.b.fail("get", err)
-	}
-	return raw, true, nil
+	return raw, err == nil, err
 }
 
 // GetMany returns the values of the keys that the dict holds, in one round
@@ -160,16 +156,12 @@ func (d *Dict[K, V]) GetMany(ctx context.Context, ks ...K) (map[K]V, error) {
 
 // fetchMany reads several fields; a missing one is nil.
 func (d *Dict[K, V]) fetchMany(ctx context.Context, fields []string) ([]any, error) {
-	c, cancel, err := d.b.begin(ctx, "get many")
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	vals, err := d.b.rdb.HMGet(c, d.b.key, fields...).Result()
-	if err != nil {
-		return nil, d.b.fail("get many", err)
-	}
-	return vals, nil
+	var vals []any
+	err := d.b.rt(ctx, "get many", false, func(ctx context.Context) (err error) {
+		vals, err = d.b.rdb.HMGet(ctx, d.b.key, fields...).Result()
+		return err
+	})
+	return vals, err
 }
 
 // Has reports whether the dict holds k.
@@ -178,30 +170,22 @@ func (d *Dict[K, V]) Has(ctx context.Context, k K) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	c, cancel, err := d.b.begin(ctx, "has")
-	if err != nil {
-		return false, err
-	}
-	defer cancel()
-	ok, err := d.b.rdb.HExists(c, d.b.key, string(field)).Result()
-	if err != nil {
-		return false, d.b.fail("has", err)
-	}
-	return ok, nil
+	var ok bool
+	err = d.b.rt(ctx, "has", false, func(ctx context.Context) (err error) {
+		ok, err = d.b.rdb.HExists(ctx, d.b.key, string(field)).Result()
+		return err
+	})
+	return ok, err
 }
 
 // Len returns the number of keys.
 func (d *Dict[K, V]) Len(ctx context.Context) (int64, error) {
-	c, cancel, err := d.b.begin(ctx, "len")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := d.b.rdb.HLen(c, d.b.key).Result()
-	if err != nil {
-		return 0, d.b.fail("len", err)
-	}
-	return n, nil
+	var n int64
+	err := d.b.rt(ctx, "len", false, func(ctx context.Context) (err error) {
+		n, err = d.b.rdb.HLen(ctx, d.b.key).Result()
+		return err
+	})
+	return n, err
 }
 
 // Set sets the value of k.
@@ -210,7 +194,8 @@ func (d *Dict[K, V]) Set(ctx context.Context, k K, v V) error {
 }
 
 // SetNX sets the value of k only if the dict does not hold k yet, and
-// reports whether it did.
+// reports whether it did. It is sent without transport retries (a resend
+// would report false for its own write): a lost reply is ErrUncertain.
 func (d *Dict[K, V]) SetNX(ctx context.Context, k K, v V) (bool, error) {
 	field, err := encode(d.kc, d.b.key, k)
 	if err != nil {
@@ -220,16 +205,12 @@ func (d *Dict[K, V]) SetNX(ctx context.Context, k K, v V) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	c, cancel, err := d.b.begin(ctx, "setnx")
-	if err != nil {
-		return false, err
-	}
-	defer cancel()
-	ok, err := d.b.rdb.HSetNX(c, d.b.key, string(field), val).Result()
-	if err != nil {
-		return false, d.b.fail("setnx", err)
-	}
-	return ok, nil
+	var ok bool
+	err = d.b.rt(ctx, "setnx", true, func(ctx context.Context) (err error) {
+		ok, err = doOnce(ctx, d.b.rdb, "hsetnx", d.b.key, field, val).Bool()
+		return err
+	})
+	return ok, err
 }
 
 // SetMany sets every key of items, in one command: all or none.
@@ -267,18 +248,13 @@ func (d *Dict[K, V]) write(ctx context.Context, op string, items iter.Seq2[K, V]
 	if err != nil || len(args) == 0 {
 		return err
 	}
-	c, cancel, err := d.b.begin(ctx, op)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	if err := d.b.rdb.HSet(c, d.b.key, args...).Err(); err != nil {
-		return d.b.fail(op, err)
-	}
-	return nil
+	return d.b.rt(ctx, op, true, func(ctx context.Context) error {
+		return d.b.rdb.HSet(ctx, d.b.key, args...).Err()
+	})
 }
 
-// Delete removes keys and returns how many the dict held.
+// Delete removes keys and returns how many the dict held. It is idempotent
+// (HDEL): after a resend the count misses the keys the first run deleted.
 func (d *Dict[K, V]) Delete(ctx context.Context, ks ...K) (int64, error) {
 	if len(ks) == 0 {
 		return 0, nil
@@ -291,37 +267,51 @@ func (d *Dict[K, V]) Delete(ctx context.Context, ks ...K) (int64, error) {
 		}
 		fields[i] = string(f)
 	}
-	c, cancel, err := d.b.begin(ctx, "delete")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := d.b.rdb.HDel(c, d.b.key, fields...).Result()
-	if err != nil {
-		return 0, d.b.fail("delete", err)
-	}
-	return n, nil
+	var n int64
+	err := d.b.rt(ctx, "delete", true, func(ctx context.Context) (err error) {
+		n, err = d.b.rdb.HDel(ctx, d.b.key, fields...).Result()
+		return err
+	})
+	return n, err
 }
 
 // Pop removes k and returns its value, atomically: of two concurrent Pops
-// of one key, one gets the value and the other ErrNotFound.
+// of one key, one gets the value and the other ErrNotFound. It is
+// idempotent under resend (a request id; the record keeps a copy of the
+// value for Options.DedupeWindow), and a Pop whose reply is lost even so
+// asks for that record once more: the value is returned, not lost.
 func (d *Dict[K, V]) Pop(ctx context.Context, k K) (V, error) {
 	var zero V
 	field, err := encode(d.kc, d.b.key, k)
 	if err != nil {
 		return zero, err
 	}
-	c, cancel, err := d.b.begin(ctx, "pop")
-	if err != nil {
-		return zero, err
+	a := append(dictPop.args(2, 5), d.b.keyArg, d.b.req.next(), field, d.b.window)
+	var raw string
+	var sent error // the round trip's own error
+	err = d.b.rt(ctx, "pop", true, func(ctx context.Context) error {
+		raw, sent = dictPop.run(ctx, d.b.rdb, false, a).Text()
+		return sent
+	})
+	if errors.Is(err, ErrUncertain) {
+		// As a list's pop does (see base.take): ask for the value this
+		// request removed, under a context that does not end with ctx.
+		a = append(a, "check")
+		switch cerr := d.b.rt(context.WithoutCancel(ctx), "pop", false, func(c context.Context) (err error) {
+			raw, err = dictPop.run(c, d.b.rdb, false, a).Text()
+			return err
+		}); {
+		case cerr == nil:
+			err = nil
+		case errors.Is(cerr, redis.Nil):
+			err = fmt.Errorf("tiercache/collections: pop %q: nothing removed: %w", d.b.key, sent)
+		}
 	}
-	defer cancel()
-	raw, err := dictPop.Run(c, d.b.rdb, []string{d.b.key}, field).Text()
 	if errors.Is(err, redis.Nil) {
 		return zero, fmt.Errorf("%w: key %v in dict %q", ErrNotFound, k, d.b.key)
 	}
 	if err != nil {
-		return zero, d.b.fail("pop", err)
+		return zero, err
 	}
 	return decode(d.vc, d.b.key, raw)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiercache/tiercache/codec"
+	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/collections"
 )
 
@@ -36,6 +37,7 @@ func testDictBasics(t *testing.T, rdb redis.UniversalClient) {
 
 	_, err := d.Get(ctx, "jack")
 	require.ErrorIs(t, err, collections.ErrNotFound)
+	require.ErrorIs(t, err, cache.ErrNotFound, "one not found for every package")
 	require.NoError(t, d.Set(ctx, "jack", 4098))
 	require.Equal(t, 4098, dsMust[int](t)(d.Get(ctx, "jack")))
 
@@ -125,6 +127,7 @@ func testDictErrors(t *testing.T, rdb redis.UniversalClient) {
 	} {
 		err := op()
 		require.ErrorIs(t, err, collections.ErrWrongType, name)
+		require.ErrorIs(t, err, cache.ErrWrongType, name)
 		require.ErrorContains(t, err, d.Key(), name)
 	}
 	dsUntouched(t, rdb, d.Key())

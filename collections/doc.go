@@ -23,6 +23,17 @@
 // works): a key holding another Redis type is [ErrWrongType] (nothing is
 // overwritten), bad arguments are [ErrInvalidArgument].
 //
+// # Lost replies
+//
+// go-redis sends a command again when the network fails after sending it;
+// if Redis had run it and only the reply was lost, the resend runs it
+// again. Every write here is either idempotent under that resend (naturally,
+// such as HSET, or because its script checks a request id and leaves a
+// short-lived dedupe record, [Options.DedupeWindow]) or sent without
+// transport retries, so that a lost reply returns an error matching
+// [ErrUncertain] ("may or may not have been applied"), never a silent
+// double. The package README lists the class of every method.
+//
 // # Probabilistic sets
 //
 // [BloomFilter] stores its size and hash count in Redis with its bits and
@@ -49,6 +60,8 @@
 // defaults a master that refuses connections costs about two seconds per
 // call, and one that hangs three (its ReadTimeout), all of it taken from the
 // lock's validity. go-redis may send a script again after a lost reply; the
-// scripts keep every guarantee when it does (at worst, Unlock reports
-// ErrNotHeld for a lock that its first, unanswered attempt released).
+// scripts keep every guarantee when it does: a release leaves a short-lived
+// record, so Unlock reports a lock its first, unanswered attempt released
+// as released, and an Unlock that cannot tell returns [ErrUncertain],
+// never [ErrNotHeld].
 package collections

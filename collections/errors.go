@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tiercache/tiercache/cache"
 )
 
 // Errors shared by every collection. Callers test for them with [errors.Is];
@@ -20,8 +22,9 @@ var (
 	// another kind: another Redis type (Redis answered WRONGTYPE), or a value
 	// this collection did not write (a counter that is not an integer, a
 	// HyperLogLog string that is not one). Nothing is overwritten. The
-	// message names the key.
-	ErrWrongType = errors.New("tiercache/collections: key holds a value of the wrong type")
+	// message names the key. It is cache.ErrWrongType: one "wrong type"
+	// for every package.
+	ErrWrongType = cache.ErrWrongType
 
 	// ErrConfigMismatch is returned when the configuration stored in Redis
 	// with a collection differs from the one it was opened with, for example

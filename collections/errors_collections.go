@@ -1,6 +1,10 @@
 package collections
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/tiercache/tiercache/cache"
+)
 
 // Errors of the data-structure types (Dict, Set, List, Deque, Counter,
 // DefaultDict, Queue, ReliableQueue, SortedSet, MultiMapTTL). Callers test
@@ -9,8 +13,9 @@ import "errors"
 var (
 	// ErrNotFound is returned when what a call asks for is absent: a
 	// Dict key (Get, Pop), a Set member (Remove), a List value (Remove,
-	// IndexOf), a SortedSet member (Score, Rank).
-	ErrNotFound = errors.New("tiercache/collections: not found")
+	// IndexOf), a SortedSet member (Score, Rank). It is cache.ErrNotFound:
+	// one "not found" for every package.
+	ErrNotFound = cache.ErrNotFound
 
 	// ErrEmpty is returned by the calls that take an element from a
 	// collection (Set.Pop, Deque.Pop, Queue.TryGet, SortedSet.PopMin, ...)
@@ -36,3 +41,14 @@ var (
 	// or has been, delivered again), or it was settled already.
 	ErrDeliveryExpired = errors.New("tiercache/collections: delivery expired")
 )
+
+// ErrUncertain is returned by a method that writes when Redis may or may
+// not have applied the write: the command was sent, and its reply was lost
+// (the connection dropped, the round trip timed out, the context ended
+// while it was in flight). The error wraps the network's. Methods that are
+// idempotent under resend (see the package README) return it only when
+// go-redis' own resends ran out; the others are sent without resends and
+// return it as soon as a reply is lost, so a write is never applied twice
+// behind a success. Read the collection to find out, or design the write
+// to be safe to repeat.
+var ErrUncertain = errors.New("tiercache/collections: may or may not have been applied")

@@ -159,3 +159,27 @@ func ExampleNextID() {
 	// 2
 	// 3
 }
+
+// A program that retires a lock name removes its fencing counters, which
+// have no TTL. Tokens then start again from 1.
+func ExampleLock_Purge() {
+	ctx := context.Background()
+	masters := []redis.UniversalClient{exampleClient()}
+	lock, err := collections.NewLock(masters, "report:2025", collections.LockOptions{})
+	if err != nil {
+		panic(err)
+	}
+	fence, _ := lock.Lock(ctx)
+	fmt.Println("fencing token", fence)
+	_ = lock.Unlock(ctx)
+	if err := lock.Purge(ctx); err != nil {
+		panic(err)
+	}
+	fence, _ = lock.Lock(ctx)
+	fmt.Println("after Purge", fence)
+	_ = lock.Unlock(ctx)
+	_ = lock.Purge(ctx)
+	// Output:
+	// fencing token 1
+	// after Purge 1
+}

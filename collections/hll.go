@@ -120,7 +120,7 @@ func (h *HyperLogLog[T]) AddMany(ctx context.Context, items []T) (bool, error) {
 	ctx, cancel := h.opts.opContext(ctx)
 	defer cancel()
 	n, err := h.rdb.PFAdd(ctx, h.key, args...).Result()
-	return n == 1, redisError(h.key, err)
+	return n == 1, writeError("add", h.key, err)
 }
 
 // Len returns the estimated number of distinct elements added.
@@ -213,7 +213,7 @@ func (h *HyperLogLog[T]) merge(ctx context.Context, mode string, others []*Hyper
 	ctx, cancel := h.opts.opContext(ctx)
 	defer cancel()
 	n, err := hllMerge.Run(ctx, h.rdb, keys, args...).Int64()
-	return n, redisError(h.key, err)
+	return n, writeError("merge", h.key, err)
 }
 
 // readRegisters returns the raw strings of the given HyperLogLogs, skipping
@@ -265,5 +265,5 @@ func sameClient(a, b redis.UniversalClient) bool {
 func (h *HyperLogLog[T]) Clear(ctx context.Context) error {
 	ctx, cancel := h.opts.opContext(ctx)
 	defer cancel()
-	return redisError(h.key, h.rdb.Del(ctx, h.key).Err())
+	return writeError("clear", h.key, h.rdb.Del(ctx, h.key).Err())
 }

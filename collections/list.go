@@ -26,9 +26,9 @@ var (
 	//go:embed list_sort.lua
 	listSortSrc string
 
-	listInsert = redis.NewScript(listInsertSrc)
-	listPop    = redis.NewScript(listPopSrc)
-	listSort   = redis.NewScript(listSortSrc)
+	listInsert = newScript(listInsertSrc)
+	listPop    = newScript(listPopSrc)
+	listSort   = newScript(listSortSrc)
 )
 
 // ListOptions are the settings of a [List]. The zero value means the
@@ -88,45 +88,36 @@ func (l *List[T]) SetIndex(ctx context.Context, i int64, v T) error {
 	if err != nil {
 		return err
 	}
-	c, cancel, err := l.b.begin(ctx, "set index")
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	err = l.b.rdb.LSet(c, l.b.key, i, val).Err()
+	err = l.b.rt(ctx, "set index", true, func(ctx context.Context) error {
+		return l.b.rdb.LSet(ctx, l.b.key, i, val).Err()
+	})
 	if redis.HasErrorPrefix(err, "index out of range") || redis.HasErrorPrefix(err, "no such key") {
 		return fmt.Errorf("%w: index %d of list %q", ErrIndexOutOfRange, i, l.b.key)
 	}
-	if err != nil {
-		return l.b.fail("set index", err)
-	}
-	return nil
+	return err
 }
 
 // Insert inserts v before index i, like Python's list.insert: a negative i
 // counts from the end, and an i out of range inserts at the nearer end. It
 // returns the new length. The cost is that of the elements between i and
-// the nearer end, which the script moves off and back.
+// the nearer end, which the script moves off and back. It is sent without
+// transport retries: a lost reply is ErrUncertain.
 func (l *List[T]) Insert(ctx context.Context, i int64, v T) (int64, error) {
 	val, err := encode(l.c, l.b.key, v)
 	if err != nil {
 		return 0, err
 	}
-	c, cancel, err := l.b.begin(ctx, "insert")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := listInsert.Run(c, l.b.rdb, []string{l.b.key}, i, val).Int64()
-	if err != nil {
-		return 0, l.b.fail("insert", err)
-	}
-	return n, nil
+	var n int64
+	err = l.b.rt(ctx, "insert", true, func(ctx context.Context) (err error) {
+		n, err = runOnce(ctx, l.b.rdb, listInsert, []string{l.b.key}, i, val).Int64()
+		return err
+	})
+	return n, err
 }
 
 // Append adds v at the end and returns the new length.
 func (l *List[T]) Append(ctx context.Context, v T) (int64, error) {
-	return push(ctx, &l.b, l.c, "append", false, []T{v})
+	return push(ctx, &l.b, l.c, "append", false, 0, []T{v})
 }
 
 // Extend adds values at the end, in order, in one command, and returns the
@@ -135,45 +126,45 @@ func (l *List[T]) Extend(ctx context.Context, values ...T) (int64, error) {
 	if len(values) == 0 {
 		return l.Len(ctx)
 	}
-	return push(ctx, &l.b, l.c, "extend", false, values)
+	return push(ctx, &l.b, l.c, "extend", false, 0, values)
 }
 
 // Pop removes the element at index i and returns it (Pop(ctx, -1) takes the
 // last one); ErrIndexOutOfRange when there is none. An inner element is
 // replaced by a random sentinel that is then removed, so no real element
-// is ever removed in its place.
+// is ever removed in its place. It is sent without transport retries: a
+// lost reply is ErrUncertain.
 func (l *List[T]) Pop(ctx context.Context, i int64) (T, error) {
 	var zero T
-	c, cancel, err := l.b.begin(ctx, "pop")
-	if err != nil {
-		return zero, err
-	}
-	defer cancel()
-	raw, err := listPop.Run(c, l.b.rdb, []string{l.b.key}, i, "tiercache-sentinel:"+token()).Text()
+	var raw string
+	err := l.b.rt(ctx, "pop", true, func(ctx context.Context) (err error) {
+		raw, err = runOnce(ctx, l.b.rdb, listPop, []string{l.b.key}, i, "tiercache-sentinel:"+token()).Text()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return zero, fmt.Errorf("%w: index %d of list %q", ErrIndexOutOfRange, i, l.b.key)
 	}
 	if err != nil {
-		return zero, l.b.fail("pop", err)
+		return zero, err
 	}
 	return decode(l.c, l.b.key, raw)
 }
 
 // Remove removes the first element equal to v (by encoding); ErrNotFound
-// when there is none.
+// when there is none. It is sent without transport retries (a resend would
+// remove a second equal element): a lost reply is ErrUncertain.
 func (l *List[T]) Remove(ctx context.Context, v T) error {
 	val, err := encode(l.c, l.b.key, v)
 	if err != nil {
 		return err
 	}
-	c, cancel, err := l.b.begin(ctx, "remove")
+	var n int64
+	err = l.b.rt(ctx, "remove", true, func(ctx context.Context) (err error) {
+		n, err = doOnce(ctx, l.b.rdb, "lrem", l.b.key, 1, val).Int64()
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	defer cancel()
-	n, err := l.b.rdb.LRem(c, l.b.key, 1, val).Result()
-	if err != nil {
-		return l.b.fail("remove", err)
 	}
 	if n == 0 {
 		return fmt.Errorf("%w: value %v in list %q", ErrNotFound, v, l.b.key)
@@ -188,19 +179,15 @@ func (l *List[T]) IndexOf(ctx context.Context, v T) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	c, cancel, err := l.b.begin(ctx, "index of")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	i, err := l.b.rdb.LPos(c, l.b.key, string(val), redis.LPosArgs{}).Result()
+	var i int64
+	err = l.b.rt(ctx, "index of", false, func(ctx context.Context) (err error) {
+		i, err = l.b.rdb.LPos(ctx, l.b.key, string(val), redis.LPosArgs{}).Result()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return 0, fmt.Errorf("%w: value %v in list %q", ErrNotFound, v, l.b.key)
 	}
-	if err != nil {
-		return 0, l.b.fail("index of", err)
-	}
-	return i, nil
+	return i, err
 }
 
 // Range returns the elements from index start to index stop, both included,
@@ -215,17 +202,12 @@ func (l *List[T]) Range(ctx context.Context, start, stop int64) ([]T, error) {
 }
 
 // Trim keeps only the elements from index start to index stop, both
-// included, like LTRIM.
+// included, like LTRIM. It is sent without transport retries (a resend
+// would trim the trimmed list again): a lost reply is ErrUncertain.
 func (l *List[T]) Trim(ctx context.Context, start, stop int64) error {
-	c, cancel, err := l.b.begin(ctx, "trim")
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	if err := l.b.rdb.LTrim(c, l.b.key, start, stop).Err(); err != nil {
-		return l.b.fail("trim", err)
-	}
-	return nil
+	return l.b.rt(ctx, "trim", true, func(ctx context.Context) error {
+		return doOnce(ctx, l.b.rdb, "ltrim", l.b.key, start, stop).Err()
+	})
 }
 
 // Sort sorts the list in place by cmp (as slices.SortStableFunc does). It
@@ -265,14 +247,15 @@ func (l *List[T]) Sort(ctx context.Context, cmp func(a, b T) int) error {
 		for _, e := range elems {
 			args = append(args, e.raw)
 		}
-		c, cancel, err := l.b.begin(ctx, "sort")
+		// A resend of a write that ran finds the list changed (sorted) and
+		// answers 0: the next attempt reads it sorted and writes it again.
+		var done int
+		err = l.b.rt(ctx, "sort", true, func(ctx context.Context) (err error) {
+			done, err = listSort.Run(ctx, l.b.rdb, []string{l.b.key}, args...).Int()
+			return err
+		})
 		if err != nil {
 			return err
-		}
-		done, err := listSort.Run(c, l.b.rdb, []string{l.b.key}, args...).Int()
-		cancel()
-		if err != nil {
-			return l.b.fail("sort", err)
 		}
 		if done == 1 {
 			return nil

@@ -31,12 +31,15 @@ var (
 	lockExtendSrc string
 	//go:embed lock_ttl.lua
 	lockTTLSrc string
+	//go:embed lock_purge.lua
+	lockPurgeSrc string
 
 	lockAcquire = redis.NewScript(lockAcquireSrc)
 	lockFence   = redis.NewScript(lockFenceSrc)
 	lockRelease = redis.NewScript(lockReleaseSrc)
 	lockExtend  = redis.NewScript(lockExtendSrc)
 	lockTTL     = redis.NewScript(lockTTLSrc)
+	lockPurge   = redis.NewScript(lockPurgeSrc)
 )
 
 // LockOptions are the settings of a [Lock]. The zero value means the defaults.
@@ -110,6 +113,25 @@ type LockOptions struct {
 // of one quorum could exceed every counter of the next.) Counters never
 // expire; a master that loses its data lowers them, so the same persistence
 // requirement applies.
+//
+// # Keys
+//
+// On each master the lock uses "<prefix>{<name>}:lock" (with a TTL, while
+// held), "<prefix>{<name>}:lock:released:<token>" (a release record, for
+// [Options.DedupeWindow] after each Unlock) and the fencing counter
+// "<prefix>{<name>}:fence", which has no TTL: it must outlive every token a
+// resource may still compare against. A program that retires a lock name
+// removes its counters with [Lock.Purge].
+//
+// # Lost replies
+//
+// Every step survives go-redis' resend of a command whose reply was lost:
+// taking the key is checked against the token (a resend finds its own
+// token), raising the counter and extending are idempotent, and the
+// release leaves a short-lived record so that a resend of a release that
+// ran answers "released". Unlock never reports ErrNotHeld for a lock this
+// value held; when too few masters answered it returns an error matching
+// [ErrUncertain].
 type Lock struct {
 	masters  []redis.UniversalClient
 	name     string
@@ -328,9 +350,10 @@ func (l *Lock) syncFence(ctx context.Context, token string, fence int64, replies
 // per-operation timeout).
 func (l *Lock) release(ctx context.Context, token string, use []bool) (deleted, answered int, replies []reply[int64]) {
 	ctx = context.WithoutCancel(ctx)
-	keys := []string{l.lockKey}
+	keys := []string{l.lockKey, l.lockKey + ":released:" + token}
+	window := l.opts.DedupeWindow.Milliseconds()
 	replies = onMasters(ctx, l.opts.Options, l.masters, use, func(ctx context.Context, m redis.UniversalClient) (int64, error) {
-		return lockRelease.Run(ctx, m, keys, token).Int64()
+		return lockRelease.Run(ctx, m, keys, token, window).Int64()
 	})
 	for _, r := range replies {
 		if r.err == nil {
@@ -341,4 +364,34 @@ func (l *Lock) release(ctx context.Context, token string, use []bool) (deleted, 
 		}
 	}
 	return deleted, answered, replies
+}
+
+// Purge deletes the lock's fencing counter on every master where the lock
+// is not held, for a program that retires the lock's name: the counters
+// have no TTL (see the type's documentation). Tokens then start again from
+// 1, so purge only when no resource will compare tokens of this lock any
+// more (or the resource forgets them too). It returns an error matching
+// [ErrNotObtained] if a master holds the lock (the others are purged) and
+// a [*QuorumError] if a master did not answer.
+func (l *Lock) Purge(ctx context.Context) error {
+	keys := []string{l.lockKey, l.fenceKey}
+	replies := onMasters(ctx, l.opts.Options, l.masters, nil, func(ctx context.Context, m redis.UniversalClient) (int64, error) {
+		return lockPurge.Run(ctx, m, keys).Int64()
+	})
+	var answered, held int
+	for _, r := range replies {
+		if r.err == nil {
+			answered++
+			if r.val == 0 {
+				held++
+			}
+		}
+	}
+	switch {
+	case answered < len(replies):
+		return newQuorumError("purge", l.fenceKey, replies)
+	case held > 0:
+		return fmt.Errorf("%w: purge %q: the lock is held on %d of %d masters", ErrNotObtained, l.name, held, len(replies))
+	}
+	return nil
 }

@@ -132,7 +132,11 @@ func (l *Lock) tick(ls *lease) {
 // held the token, which also means no one else can have held the lock since
 // this value took it. It returns an error matching [ErrNotHeld] if this value
 // does not hold the lock or its keys had expired on too many masters, and a
-// [*QuorumError] if too few masters answered. In every case this value no
+// [*QuorumError] if too few masters answered; that error also matches
+// [ErrUncertain] when the masters that may have released it (their reply
+// was lost) would make a quorum. A release that go-redis sent again after
+// losing its reply answers "released": Unlock never returns ErrNotHeld for
+// a lock this value held and released. In every case this value no
 // longer holds the lock afterwards.
 func (l *Lock) Unlock(ctx context.Context) error {
 	l.mu.Lock()
@@ -144,9 +148,17 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	}
 	ls.end()
 	deleted, answered, replies := l.release(ctx, ls.token, nil)
+	var unsure int // masters whose release may have run, reply lost
+	for _, r := range replies {
+		if r.err != nil && uncertain(r.err) {
+			unsure++
+		}
+	}
 	switch {
 	case deleted >= l.quorum:
 		return nil
+	case deleted+unsure >= l.quorum:
+		return fmt.Errorf("%w: unlock %q: %w", ErrUncertain, l.name, newQuorumError("unlock", l.lockKey, replies))
 	case answered < l.quorum:
 		return newQuorumError("unlock", l.lockKey, replies)
 	}

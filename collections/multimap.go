@@ -138,15 +138,19 @@ func (m *MultiMapTTL[V]) add(ctx context.Context, ks []string, args []any) error
 	if len(ks) == 0 {
 		return nil
 	}
-	c, cancel, err := m.b.begin(ctx, "add")
-	if err != nil {
-		return err
+	// ZADD of expiries: a resend sets the same ones (or, for durations,
+	// ones a round trip later).
+	return m.b.rtOn(ctx, "add", m.failKey(ks), true, func(ctx context.Context) error {
+		return multimapAdd.Run(ctx, m.b.rdb, ks, args...).Err()
+	})
+}
+
+// failKey is the key the errors of a call on the keys ks name.
+func (m *MultiMapTTL[V]) failKey(ks []string) string {
+	if len(ks) == 1 {
+		return ks[0]
 	}
-	defer cancel()
-	if err := multimapAdd.Run(c, m.b.rdb, ks, args...).Err(); err != nil {
-		return m.fail("add", ks, err)
-	}
-	return nil
+	return m.b.key + ":*"
 }
 
 // fail wraps an error of a call on the keys ks.
@@ -212,14 +216,13 @@ func (m *MultiMapTTL[V]) read(ctx context.Context, keys []string, each func(i in
 		}
 		ks[i] = m.Key(k)
 	}
-	c, cancel, err := m.b.begin(ctx, "get")
+	var res []any
+	err := m.b.rtOn(ctx, "get", m.failKey(ks), false, func(ctx context.Context) (err error) {
+		res, err = multimapGet.Run(ctx, m.b.rdb, ks).Slice()
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	defer cancel()
-	res, err := multimapGet.Run(c, m.b.rdb, ks).Slice()
-	if err != nil {
-		return m.fail("get", ks, err)
 	}
 	if len(res) != len(ks) {
 		return m.fail("get", ks, fmt.Errorf("unexpected reply %v", res))

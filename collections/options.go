@@ -34,8 +34,10 @@ type Options struct {
 	// Store runs tracking coherence (cache.CoherenceTracking, what Auto
 	// picks on Redis 6 and later). Under pub/sub or no coherence, other
 	// processes' writes to collections are not announced, and a local copy
-	// may be stale for up to LocalTTL. A collection's own writes drop the
-	// copies in this process at once. The Store's prefix must start the
+	// may be stale for up to LocalTTL. A collection value's own writes drop
+	// its copies at once; another value of the same collection in this
+	// process learns of them like another process does (see the package
+	// README), so share one value per collection. The Store's prefix must start the
 	// collection's keys (both default to "tc:"). Default nil: every read
 	// goes to Redis.
 	Local *cache.Store
@@ -52,7 +54,20 @@ type Options struct {
 	// client's own ReadTimeout and WriteTimeout (3s by default) bound a call
 	// that hangs on the network.
 	Timeout time.Duration
+
+	// DedupeWindow is how long Redis keeps the record that makes a write
+	// idempotent under go-redis' resend (Counter.Incr, Queue.Put, the
+	// reliable queue's steps; see the package README): one small string
+	// key per such write, "<prefix>{<name>}:rid:...", in the collection's
+	// hash slot, with this time to live. It must outlast the client's
+	// resends of one call, about (MaxRetries+1) x (ReadTimeout +
+	// WriteTimeout + MaxRetryBackoff), 26s with go-redis' defaults.
+	// Default [DefaultDedupeWindow] (1m); at least a millisecond.
+	DedupeWindow time.Duration
 }
+
+// DefaultDedupeWindow is the [Options.DedupeWindow] used when it is zero.
+const DefaultDedupeWindow = time.Minute
 
 // withDefaults returns o with its zero fields set to their defaults.
 func (o Options) withDefaults() Options {
@@ -61,6 +76,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.DedupeWindow == 0 {
+		o.DedupeWindow = DefaultDedupeWindow
 	}
 	if o.LocalTTL <= 0 {
 		o.LocalTTL = time.Minute
@@ -75,6 +93,9 @@ func (o Options) validate(name string) error {
 	}
 	if strings.Contains(name, "}") {
 		return fmt.Errorf("%w: name %q contains '}', which would break its Cluster hash tag", ErrInvalidArgument, name)
+	}
+	if o.DedupeWindow < time.Millisecond {
+		return fmt.Errorf("%w: dedupe window %v is under a millisecond", ErrInvalidArgument, o.DedupeWindow)
 	}
 	if strings.ContainsAny(o.Prefix, "{}") {
 		return fmt.Errorf("%w: prefix %q contains '{' or '}', which would change the Cluster hash tag", ErrInvalidArgument, o.Prefix)

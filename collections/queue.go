@@ -33,11 +33,14 @@ const DefaultVisibilityTimeout = 30 * time.Second
 
 // Queue is a multi-producer, multi-consumer FIFO queue of T in one Redis
 // list, "<prefix>{<name>}:queue": Put pushes at the head (LPUSH), Get pops
-// at the tail (BRPOP), so each item goes to exactly one consumer, in the
-// order the items were put. An item a consumer has taken is gone from
-// Redis: if the consumer then crashes, the item is lost. Use a
-// [ReliableQueue] (same list, so the two can share producers) when that
-// matters. A Queue is safe for concurrent use.
+// at the tail, so each item goes to exactly one consumer, in the order the
+// items were put. Put and the pop are scripts that check a request id, so
+// go-redis' resend after a lost reply neither puts an item twice nor pops
+// a second one (a BRPOP whose reply is lost would lose its item); Get
+// waits for an item with a blocking command that changes nothing. An item
+// a consumer has taken is gone from Redis: if the consumer then crashes,
+// the item is lost. Use a [ReliableQueue] (same list, so the two can share
+// producers) when that matters. A Queue is safe for concurrent use.
 type Queue[T any] struct {
 	b    base
 	c    codec.Codec[T]
@@ -68,12 +71,13 @@ func (q *Queue[T]) Key() string { return q.b.key }
 // took but could not decode, so that none is silently dropped.
 func (q *Queue[T]) DeadLetterKey() string { return q.dead }
 
-// Put adds items at the end of the queue, in order, in one command.
+// Put adds items at the end of the queue, in order, in one script that a
+// resend after a lost reply does not apply twice.
 func (q *Queue[T]) Put(ctx context.Context, items ...T) error {
 	if len(items) == 0 {
 		return nil
 	}
-	_, err := push(ctx, &q.b, q.c, "put", true, items)
+	_, err := push(ctx, &q.b, q.c, "put", true, 0, items)
 	return err
 }
 
@@ -83,7 +87,7 @@ func (q *Queue[T]) Put(ctx context.Context, items ...T) error {
 // deadline is noticed within a second. An item that cannot be decoded is
 // moved to the dead-letter list and reported as ErrDecode.
 func (q *Queue[T]) Get(ctx context.Context) (T, error) {
-	raw, err := q.b.bpop(ctx, "get", false)
+	raw, err := q.b.takeWait(ctx, "get", false)
 	if err != nil {
 		var zero T
 		return zero, err
@@ -95,17 +99,12 @@ func (q *Queue[T]) Get(ctx context.Context) (T, error) {
 // when there is none.
 func (q *Queue[T]) TryGet(ctx context.Context) (T, error) {
 	var zero T
-	c, cancel, err := q.b.begin(ctx, "try get")
-	if err != nil {
-		return zero, err
-	}
-	defer cancel()
-	raw, err := q.b.rdb.RPop(c, q.b.key).Result()
+	raw, err := q.b.take(ctx, "try get", false)
 	if errors.Is(err, redis.Nil) {
 		return zero, fmt.Errorf("%w: queue %q", ErrEmpty, q.b.key)
 	}
 	if err != nil {
-		return zero, q.b.fail("try get", err)
+		return zero, err
 	}
 	return q.decode(ctx, raw)
 }
@@ -117,9 +116,11 @@ func (q *Queue[T]) decode(ctx context.Context, raw string) (T, error) {
 	if err == nil {
 		return v, nil
 	}
-	c, cancel := q.b.opts.opContext(context.WithoutCancel(ctx)) // the item is out of the queue: keep it even if ctx ended
+	// The item is out of the queue: keep it even if ctx ended. The push is
+	// sent once: a lost reply is reported, never a second dead letter.
+	c, cancel := q.b.opts.opContext(context.WithoutCancel(ctx))
 	defer cancel()
-	if derr := q.b.rdb.LPush(c, q.dead, raw).Err(); derr != nil {
+	if derr := doOnce(c, q.b.rdb, "lpush", q.dead, raw).Err(); derr != nil {
 		return v, fmt.Errorf("%w (and it could not be moved to %q: %w)", err, q.dead, derr)
 	}
 	return v, fmt.Errorf("%w (moved to %q)", err, q.dead)

@@ -7,17 +7,24 @@
 -- KEYS[3]: the deliveries hash: delivery id -> item
 -- ARGV[1]: the visibility timeout in milliseconds
 -- ARGV[2]: the id of this delivery (a fresh random token)
+-- ARGV[3]: (optional) "check": take nothing, only return the delivery's
+--          item if this claim took one ({1, item}), else {0, -1}
 --
 -- Returns {1, item} when an item was taken, else {0, wait}: wait is the
 -- number of milliseconds until the earliest in-flight deadline, -1 when
--- nothing is in flight. Time is the server's (TIME). Raises WRONGTYPE,
--- changing nothing, when a key holds another type.
-local types = {'list', 'zset', 'hash'}
-for i = 1, 3 do
-  local t = redis.call('TYPE', KEYS[i])['ok']
-  if t ~= 'none' and t ~= types[i] then
-    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. t .. ', not a ' .. types[i])
-  end
+-- nothing is in flight. Time is the server's (TIME). A claim run again
+-- with the id of a delivery still in flight (go-redis sent it again after
+-- losing the reply) returns that delivery's item and takes nothing.
+--
+-- A key of another type raises WRONGTYPE, changing nothing: the hash and
+-- the sorted set are read before anything is written, and the first write
+-- to the list (RPUSH or RPOP) comes before any other write.
+local mine = redis.call('HGET', KEYS[3], ARGV[2])
+if mine then
+  return {1, mine}
+end
+if ARGV[3] == 'check' then
+  return {0, -1}
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -62,3 +62,33 @@ func ExampleReliableQueue() {
 	// done with resize photo 2
 	// 0 in flight
 }
+
+// A consumer that needs longer than the visibility timeout extends its
+// delivery; a settlement whose reply was lost is not an error (go-redis
+// sends it again and the queue answers as the first time), while a call
+// that may or may not have been applied says so.
+func ExampleDelivery_Extend() {
+	ctx := context.Background()
+	jobs, err := collections.NewReliableQueue(exampleClient(), "long-jobs", collections.QueueOptions[string]{
+		VisibilityTimeout: time.Second,
+	})
+	if err != nil {
+		panic(err)
+	}
+	_ = jobs.Clear(ctx)
+	_ = jobs.Put(ctx, "render video")
+	d, _ := jobs.Get(ctx)
+	if err := d.Extend(ctx, time.Minute); err != nil { // the job takes longer
+		panic(err)
+	}
+	switch err := d.Ack(ctx); {
+	case errors.Is(err, collections.ErrUncertain):
+		fmt.Println("the ack may or may not have been applied: the job may come back")
+	case err != nil:
+		panic(err)
+	default:
+		fmt.Println("acked", d.Value)
+	}
+	// Output:
+	// acked render video
+}

@@ -16,8 +16,8 @@ var (
 	//go:embed queue_settle.lua
 	queueSettleSrc string
 
-	queueClaim  = redis.NewScript(queueClaimSrc)
-	queueSettle = redis.NewScript(queueSettleSrc)
+	queueClaim  = newScript(queueClaimSrc)
+	queueSettle = newScript(queueSettleSrc)
 )
 
 // ReliableQueue is a [Queue] whose consumers cannot lose items: Get moves
@@ -27,6 +27,15 @@ var (
 // forgets, the deadline passes and the next Get of any consumer returns the
 // item to the front of the queue, to be delivered again: every item is
 // delivered at least once, and exactly once when consumers settle in time.
+//
+// Lost replies do not change that: Put and every step check a request id
+// (a claim's is its delivery id, so a claim that go-redis sends again
+// returns the same item; a settlement leaves a record for
+// [Options.DedupeWindow]). A claim or a settlement that gets no reply even
+// so (the resends ran out, ctx ended meanwhile) asks Redis once more, under
+// a fresh timeout: a claim for the item it took, a settlement by running
+// again. Only if that fails too is the error [ErrUncertain]; an item an
+// uncertain claim took is delivered again once its timeout passes.
 //
 // It uses the list of the Queue of the same name, so Queue producers can
 // feed ReliableQueue consumers, plus "<list>:inflight" (a sorted set of
@@ -39,6 +48,8 @@ type ReliableQueue[T any] struct {
 	inflight   string
 	deliveries string
 	vis        time.Duration
+	visArg     any   // vis in milliseconds, boxed once
+	keyArgs    []any // keys(), boxed once
 }
 
 // Delivery is an item taken from a [ReliableQueue], to be settled with Ack
@@ -67,12 +78,17 @@ func NewReliableQueue[T any](rdb redis.UniversalClient, name string, opts QueueO
 	if vis < time.Millisecond {
 		return nil, fmt.Errorf("%w: queue %q: visibility timeout %v is under a millisecond", ErrInvalidArgument, name, vis)
 	}
-	return &ReliableQueue[T]{
+	r := &ReliableQueue[T]{
 		q:          q,
 		inflight:   q.b.key + ":inflight",
 		deliveries: q.b.key + ":deliveries",
 		vis:        vis,
-	}, nil
+		visArg:     vis.Milliseconds(),
+	}
+	for _, k := range r.keys() {
+		r.keyArgs = append(r.keyArgs, k)
+	}
+	return r, nil
 }
 
 // Name returns the queue's name.
@@ -85,7 +101,8 @@ func (r *ReliableQueue[T]) Key() string { return r.q.b.key }
 // could not be decoded.
 func (r *ReliableQueue[T]) DeadLetterKey() string { return r.q.dead }
 
-// Put adds items at the end of the queue, in order, in one command.
+// Put adds items at the end of the queue, in order, in one script that a
+// resend after a lost reply does not apply twice.
 func (r *ReliableQueue[T]) Put(ctx context.Context, items ...T) error {
 	return r.q.Put(ctx, items...)
 }
@@ -96,16 +113,12 @@ func (r *ReliableQueue[T]) Len(ctx context.Context) (int64, error) { return r.q.
 // InFlight returns the number of deliveries not settled yet, expired ones
 // included until a Get returns them to the queue.
 func (r *ReliableQueue[T]) InFlight(ctx context.Context) (int64, error) {
-	c, cancel, err := r.q.b.begin(ctx, "in flight")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := r.q.b.rdb.ZCard(c, r.inflight).Result()
-	if err != nil {
-		return 0, failKey("in flight", r.inflight, err)
-	}
-	return n, nil
+	var n int64
+	err := r.q.b.rt(ctx, "in flight", false, func(ctx context.Context) (err error) {
+		n, err = r.q.b.rdb.ZCard(ctx, r.inflight).Result()
+		return err
+	})
+	return n, err
 }
 
 // Get takes the item at the front of the queue, waiting until there is one
@@ -130,7 +143,7 @@ func (r *ReliableQueue[T]) Get(ctx context.Context) (*Delivery[T], error) {
 		if wait < 0 {
 			wait = r.vis // deliveries made from now on expire no sooner
 		}
-		if err := r.await(ctx, blockFor(ctx, slice, wait)); err != nil {
+		if err := r.q.b.await(ctx, "get", false, blockFor(ctx, slice, wait)); err != nil {
 			return nil, err
 		}
 	}
@@ -147,17 +160,40 @@ func (r *ReliableQueue[T]) TryGet(ctx context.Context) (*Delivery[T], error) {
 }
 
 // claim runs the claim script once. It returns the delivery, or nil and the
-// time until the earliest deadline in flight (-1: none).
+// time until the earliest deadline in flight (-1: none). The delivery id is
+// the request id: a resend after a lost reply returns the same delivery.
 func (r *ReliableQueue[T]) claim(ctx context.Context) (*Delivery[T], time.Duration, error) {
-	c, cancel, err := r.q.b.begin(ctx, "get")
+	id := token()
+	a := append(queueClaim.args(3, 6), r.keyArgs[:3]...)
+	a = append(a, r.visArg, id)
+	var res []any
+	var sent error // the round trip's own error
+	err := r.q.b.rt(ctx, "get", true, func(ctx context.Context) error {
+		res, sent = queueClaim.run(ctx, r.q.b.rdb, false, a).Slice()
+		return sent
+	})
+	if errors.Is(err, ErrUncertain) {
+		// The claim may have taken an item: ask for it once more, under a
+		// context that does not end with ctx, rather than leave it in
+		// flight until its timeout. Without an answer the item, if any,
+		// comes back after the timeout.
+		a = append(a, "check")
+		if cerr := r.q.b.rt(context.WithoutCancel(ctx), "get", false, func(c context.Context) (err error) {
+			res, err = queueClaim.run(c, r.q.b.rdb, false, a).Slice()
+			return err
+		}); cerr == nil {
+			switch {
+			case len(res) == 2 && res[0] == int64(1):
+				err = nil // taken: the delivery is the caller's
+			case ctx.Err() != nil:
+				return nil, -1, nil // nothing taken: Get reports ctx's end
+			default:
+				err = fmt.Errorf("tiercache/collections: get %q: nothing taken: %w", r.q.b.key, sent)
+			}
+		}
+	}
 	if err != nil {
 		return nil, 0, err
-	}
-	defer cancel()
-	id := token()
-	res, err := queueClaim.Run(c, r.q.b.rdb, r.keys(), r.vis.Milliseconds(), id).Slice()
-	if err != nil {
-		return nil, 0, r.q.b.fail("get", err)
 	}
 	if len(res) != 2 {
 		return nil, 0, r.q.b.fail("get", fmt.Errorf("unexpected reply %v", res))
@@ -179,22 +215,6 @@ func (r *ReliableQueue[T]) claim(ctx context.Context) (*Delivery[T], time.Durati
 		return nil, 0, fmt.Errorf("%w (moved to %q)", err, r.q.dead)
 	}
 	return d, 0, nil
-}
-
-// await blocks until the queue's list has an item or wait has passed,
-// without taking anything: BLMOVE from the tail to the tail of the same
-// list leaves it unchanged.
-func (r *ReliableQueue[T]) await(ctx context.Context, wait time.Duration) error {
-	c, cancel, err := r.q.b.beginBlocking(ctx, "get", wait)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrEmpty, err)
-	}
-	defer cancel()
-	err = r.q.b.rdb.Do(c, "blmove", r.q.b.key, r.q.b.key, "RIGHT", "RIGHT", formatSeconds(wait)).Err()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return r.q.b.fail("get", err)
-	}
-	return nil
 }
 
 // keys returns the keys the scripts take.
@@ -227,17 +247,42 @@ func (d *Delivery[T]) Nack(ctx context.Context) error {
 	return d.settle(ctx, "nack")
 }
 
-// settle runs the settle script: how is "ack", "nack" or "bury".
-func (d *Delivery[T]) settle(ctx context.Context, how string) error {
+// Extend moves the delivery's deadline to timeout from now (the server's
+// clock), for a consumer that needs longer than the visibility timeout. It
+// returns ErrDeliveryExpired as [Delivery.Ack] does. Setting a deadline is
+// idempotent: a resend after a lost reply only sets it again.
+func (d *Delivery[T]) Extend(ctx context.Context, timeout time.Duration) error {
+	if timeout < time.Millisecond {
+		return fmt.Errorf("%w: extend delivery %s: timeout %v is under a millisecond", ErrInvalidArgument, d.id, timeout)
+	}
+	return d.settle(ctx, "extend", timeout.Milliseconds())
+}
+
+// settle runs the settle script: how is "ack", "nack", "bury" or
+// "extend". Settling is idempotent under resend: the script keeps a dedupe
+// record of the delivery's settlement.
+func (d *Delivery[T]) settle(ctx context.Context, how string, extend ...any) error {
 	b := &d.q.q.b
-	c, cancel, err := b.begin(ctx, how)
+	a := append(queueSettle.args(5, 9), d.q.keyArgs...)
+	a = append(a, b.key+":settled:"+d.id, d.id, how, b.window)
+	a = append(a, extend...)
+	var n int
+	err := b.rt(ctx, how, true, func(ctx context.Context) (err error) {
+		n, err = queueSettle.run(ctx, b.rdb, false, a).Int()
+		return err
+	})
+	if errors.Is(err, ErrUncertain) {
+		// Settling is idempotent: send it once more, under a context that
+		// does not end with ctx, for a certain answer.
+		if rerr := b.rt(context.WithoutCancel(ctx), how, true, func(c context.Context) (err error) {
+			n, err = queueSettle.run(c, b.rdb, false, a).Int()
+			return err
+		}); rerr == nil {
+			err = nil
+		}
+	}
 	if err != nil {
 		return err
-	}
-	defer cancel()
-	n, err := queueSettle.Run(c, b.rdb, d.q.keys(), d.id, how).Int()
-	if err != nil {
-		return b.fail(how, err)
 	}
 	if n == 0 {
 		return fmt.Errorf("%w: delivery %s of queue %q", ErrDeliveryExpired, d.id, b.key)

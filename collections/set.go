@@ -61,7 +61,9 @@ func (s *Set[T]) Name() string { return s.b.name }
 // Key returns the Redis key of the set.
 func (s *Set[T]) Key() string { return s.b.key }
 
-// Add adds members and returns how many were not in the set yet.
+// Add adds members and returns how many were not in the set yet. It is
+// idempotent (SADD): after a resend the count misses the members the first
+// run added.
 func (s *Set[T]) Add(ctx context.Context, members ...T) (int64, error) {
 	if len(members) == 0 {
 		return 0, nil
@@ -70,22 +72,20 @@ func (s *Set[T]) Add(ctx context.Context, members ...T) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	c, cancel, err := s.b.begin(ctx, "add")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := s.b.rdb.SAdd(c, s.b.key, args...).Result()
-	if err != nil {
-		return 0, s.b.fail("add", err)
-	}
-	return n, nil
+	var n int64
+	err = s.b.rt(ctx, "add", true, func(ctx context.Context) (err error) {
+		n, err = s.b.rdb.SAdd(ctx, s.b.key, args...).Result()
+		return err
+	})
+	return n, err
 }
 
 // Remove removes member, which must be in the set: otherwise it returns an
-// error matching ErrNotFound (Python's set.remove raises KeyError).
+// error matching ErrNotFound (Python's set.remove raises KeyError). It is
+// sent without transport retries (a resend would find the member gone and
+// report ErrNotFound): a lost reply is ErrUncertain.
 func (s *Set[T]) Remove(ctx context.Context, member T) error {
-	n, err := s.discard(ctx, "remove", []T{member})
+	n, err := s.discard(ctx, "remove", true, []T{member})
 	if err != nil {
 		return err
 	}
@@ -96,12 +96,14 @@ func (s *Set[T]) Remove(ctx context.Context, member T) error {
 }
 
 // Discard removes the members that are in the set and returns how many
-// were.
+// were. It is idempotent (SREM): after a resend the count misses the
+// members the first run removed.
 func (s *Set[T]) Discard(ctx context.Context, members ...T) (int64, error) {
-	return s.discard(ctx, "discard", members)
+	return s.discard(ctx, "discard", false, members)
 }
 
-func (s *Set[T]) discard(ctx context.Context, op string, members []T) (int64, error) {
+// discard runs SREM; sent once (no transport retries) when once is set.
+func (s *Set[T]) discard(ctx context.Context, op string, once bool, members []T) (int64, error) {
 	if len(members) == 0 {
 		return 0, nil
 	}
@@ -109,16 +111,16 @@ func (s *Set[T]) discard(ctx context.Context, op string, members []T) (int64, er
 	if err != nil {
 		return 0, err
 	}
-	c, cancel, err := s.b.begin(ctx, op)
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := s.b.rdb.SRem(c, s.b.key, args...).Result()
-	if err != nil {
-		return 0, s.b.fail(op, err)
-	}
-	return n, nil
+	var n int64
+	err = s.b.rt(ctx, op, true, func(ctx context.Context) (err error) {
+		if once {
+			n, err = doOnce(ctx, s.b.rdb, append([]any{"srem", s.b.key}, args...)...).Int64()
+		} else {
+			n, err = s.b.rdb.SRem(ctx, s.b.key, args...).Result()
+		}
+		return err
+	})
+	return n, err
 }
 
 // Contains reports whether member is in the set.
@@ -128,14 +130,13 @@ func (s *Set[T]) Contains(ctx context.Context, member T) (bool, error) {
 		return false, err
 	}
 	in, _, err := readThrough(s.near, s.b.key, string(m), func() (bool, bool, int, error) {
-		c, cancel, err := s.b.begin(ctx, "contains")
+		var in bool
+		err := s.b.rt(ctx, "contains", false, func(ctx context.Context) (err error) {
+			in, err = s.b.rdb.SIsMember(ctx, s.b.key, m).Result()
+			return err
+		})
 		if err != nil {
 			return false, false, 0, err
-		}
-		defer cancel()
-		in, err := s.b.rdb.SIsMember(c, s.b.key, m).Result()
-		if err != nil {
-			return false, false, 0, s.b.fail("contains", err)
 		}
 		return in, true, 1, nil // absence is an answer too, and is kept
 	})
@@ -152,32 +153,29 @@ func (s *Set[T]) ContainsMany(ctx context.Context, members ...T) ([]bool, error)
 	if err != nil {
 		return nil, err
 	}
-	c, cancel, err := s.b.begin(ctx, "contains many")
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	found, err := s.b.rdb.SMIsMember(c, s.b.key, args...).Result()
-	if err != nil {
-		return nil, s.b.fail("contains many", err)
-	}
-	return found, nil
+	var found []bool
+	err = s.b.rt(ctx, "contains many", false, func(ctx context.Context) (err error) {
+		found, err = s.b.rdb.SMIsMember(ctx, s.b.key, args...).Result()
+		return err
+	})
+	return found, err
 }
 
 // Pop removes a random member and returns it; an empty set is ErrEmpty.
+// It is sent without transport retries (a resend would pop a second
+// member): a lost reply is ErrUncertain.
 func (s *Set[T]) Pop(ctx context.Context) (T, error) {
 	var zero T
-	c, cancel, err := s.b.begin(ctx, "pop")
-	if err != nil {
-		return zero, err
-	}
-	defer cancel()
-	raw, err := s.b.rdb.SPop(c, s.b.key).Result()
+	var raw string
+	err := s.b.rt(ctx, "pop", true, func(ctx context.Context) (err error) {
+		raw, err = doOnce(ctx, s.b.rdb, "spop", s.b.key).Text()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return zero, fmt.Errorf("%w: set %q", ErrEmpty, s.b.key)
 	}
 	if err != nil {
-		return zero, s.b.fail("pop", err)
+		return zero, err
 	}
 	return decode(s.c, s.b.key, raw)
 }
@@ -191,14 +189,13 @@ func (s *Set[T]) RandomSample(ctx context.Context, n int) ([]T, error) {
 	if n == 0 {
 		return []T{}, nil
 	}
-	c, cancel, err := s.b.begin(ctx, "random sample")
+	var raws []string
+	err := s.b.rt(ctx, "random sample", false, func(ctx context.Context) (err error) {
+		raws, err = s.b.rdb.SRandMemberN(ctx, s.b.key, int64(n)).Result()
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer cancel()
-	raws, err := s.b.rdb.SRandMemberN(c, s.b.key, int64(n)).Result()
-	if err != nil {
-		return nil, s.b.fail("random sample", err)
 	}
 	return decodeSlice(s.c, s.b.key, raws)
 }
@@ -218,16 +215,12 @@ func decodeSlice[T any](c codec.Codec[T], key string, raws []string) ([]T, error
 
 // Len returns the number of members.
 func (s *Set[T]) Len(ctx context.Context) (int64, error) {
-	c, cancel, err := s.b.begin(ctx, "len")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := s.b.rdb.SCard(c, s.b.key).Result()
-	if err != nil {
-		return 0, s.b.fail("len", err)
-	}
-	return n, nil
+	var n int64
+	err := s.b.rt(ctx, "len", false, func(ctx context.Context) (err error) {
+		n, err = s.b.rdb.SCard(ctx, s.b.key).Result()
+		return err
+	})
+	return n, err
 }
 
 // Members returns the members as a sequence read with SSCAN, a chunk per

@@ -14,7 +14,7 @@ var (
 	//go:embed set_compare.lua
 	setCompareSrc string
 
-	setAlgebra = redis.NewScript(setAlgebraSrc)
+	setAlgebra = newScript(setAlgebraSrc)
 	setCompare = redis.NewScript(setCompareSrc)
 )
 
@@ -132,14 +132,13 @@ func (s *Set[T]) read(ctx context.Context, op string, others []*Set[T]) (map[T]s
 		return nil, err
 	}
 	defer release()
-	c, cancel, err := s.b.begin(ctx, op)
+	var raws []string
+	err = s.b.rt(ctx, op, false, func(ctx context.Context) (err error) {
+		raws, err = setAlgebra.Run(ctx, s.b.rdb, ks, op, "read").StringSlice()
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer cancel()
-	raws, err := setAlgebra.Run(c, s.b.rdb, ks, op, "read").StringSlice()
-	if err != nil {
-		return nil, s.b.fail(op, err)
 	}
 	out := make(map[T]struct{}, len(raws))
 	for _, raw := range raws {
@@ -152,7 +151,10 @@ func (s *Set[T]) read(ctx context.Context, op string, others []*Set[T]) (map[T]s
 	return out, nil
 }
 
-// store runs op on s and others into dst.
+// store runs op on s and others into dst. Storing a union, intersection or
+// difference again stores the same set, even into one of its operands; a
+// symmetric difference stored into an operand would undo itself, so that
+// one is sent without transport retries (a lost reply is ErrUncertain).
 func (s *Set[T]) store(ctx context.Context, op string, dst *Set[T], others []*Set[T]) (int64, error) {
 	if err := checkOperands(others); err != nil {
 		return 0, err
@@ -165,16 +167,17 @@ func (s *Set[T]) store(ctx context.Context, op string, dst *Set[T], others []*Se
 		return 0, err
 	}
 	defer release()
-	c, cancel, err := dst.b.begin(ctx, op+" store")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := setAlgebra.Run(c, dst.b.rdb, append([]string{dst.b.key}, ks...), op, "store").Int64()
-	if err != nil {
-		return 0, dst.b.fail(op+" store", err)
-	}
-	return n, nil
+	keys := append([]string{dst.b.key}, ks...)
+	var n int64
+	err = dst.b.rt(ctx, op+" store", true, func(ctx context.Context) (err error) {
+		if op == "symdiff" {
+			n, err = runOnce(ctx, dst.b.rdb, setAlgebra, keys, op, "store").Int64()
+		} else {
+			n, err = setAlgebra.Run(ctx, dst.b.rdb, keys, op, "store").Int64()
+		}
+		return err
+	})
+	return n, err
 }
 
 // compare runs the comparison op of a and b on a's node.
@@ -187,16 +190,12 @@ func (s *Set[T]) compare(ctx context.Context, op string, a, b *Set[T]) (bool, er
 		return false, err
 	}
 	defer release()
-	c, cancel, err := a.b.begin(ctx, op)
-	if err != nil {
-		return false, err
-	}
-	defer cancel()
-	n, err := setCompare.Run(c, a.b.rdb, ks, op).Int()
-	if err != nil {
-		return false, a.b.fail(op, err)
-	}
-	return n == 1, nil
+	var n int
+	err = a.b.rt(ctx, op, false, func(ctx context.Context) (err error) {
+		n, err = setCompare.Run(ctx, a.b.rdb, ks, op).Int()
+		return err
+	})
+	return n == 1, err
 }
 
 // checkOperands refuses nil sets.

@@ -83,34 +83,34 @@ func (z *SortedSet[T]) SetScores(ctx context.Context, members ...Scored[T]) erro
 		}
 		zs[i] = redis.Z{Score: m.Score, Member: v}
 	}
-	c, cancel, err := z.b.begin(ctx, "set score")
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	if err := z.b.rdb.ZAdd(c, z.b.key, zs...).Err(); err != nil {
-		return z.b.fail("set score", err)
-	}
-	return nil
+	return z.b.rt(ctx, "set score", true, func(ctx context.Context) error {
+		return z.b.rdb.ZAdd(ctx, z.b.key, zs...).Err()
+	})
 }
 
 // IncrScore adds by to member's score (a missing member starts at 0) and
-// returns the new score.
+// returns the new score. It is sent without transport retries: a lost reply
+// is ErrUncertain.
 func (z *SortedSet[T]) IncrScore(ctx context.Context, member T, by float64) (float64, error) {
 	v, err := encode(z.c, z.b.key, member)
 	if err != nil {
 		return 0, err
 	}
-	c, cancel, err := z.b.begin(ctx, "incr score")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	s, err := z.b.rdb.ZIncrBy(c, z.b.key, by, string(v)).Result()
-	if err != nil {
-		return 0, z.b.fail("incr score", err)
-	}
-	return s, nil
+	var s float64
+	err = z.b.rt(ctx, "incr score", true, func(ctx context.Context) (err error) {
+		cmd := doOnce(ctx, z.b.rdb, "zincrby", z.b.key, by, v)
+		if err = cmd.Err(); err != nil {
+			return err
+		}
+		switch r := cmd.Val().(type) {
+		case float64: // RESP3 double
+			s = r
+		default:
+			s, err = cmd.Float64() // RESP2 bulk string
+		}
+		return err
+	})
+	return s, err
 }
 
 // Score returns member's score; ErrNotFound when it is not in the set.
@@ -119,19 +119,15 @@ func (z *SortedSet[T]) Score(ctx context.Context, member T) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	c, cancel, err := z.b.begin(ctx, "score")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	s, err := z.b.rdb.ZScore(c, z.b.key, string(v)).Result()
+	var s float64
+	err = z.b.rt(ctx, "score", false, func(ctx context.Context) (err error) {
+		s, err = z.b.rdb.ZScore(ctx, z.b.key, string(v)).Result()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return 0, fmt.Errorf("%w: member %v of sorted set %q", ErrNotFound, member, z.b.key)
 	}
-	if err != nil {
-		return 0, z.b.fail("score", err)
-	}
-	return s, nil
+	return s, err
 }
 
 // Rank returns member's rank from the lowest score (0); ErrNotFound when it
@@ -151,25 +147,19 @@ func (z *SortedSet[T]) rank(ctx context.Context, op string, member T, rev bool) 
 	if err != nil {
 		return 0, err
 	}
-	c, cancel, err := z.b.begin(ctx, op)
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	var cmd *redis.IntCmd
-	if rev {
-		cmd = z.b.rdb.ZRevRank(c, z.b.key, string(v))
-	} else {
-		cmd = z.b.rdb.ZRank(c, z.b.key, string(v))
-	}
-	r, err := cmd.Result()
+	var r int64
+	err = z.b.rt(ctx, op, false, func(ctx context.Context) (err error) {
+		if rev {
+			r, err = z.b.rdb.ZRevRank(ctx, z.b.key, string(v)).Result()
+		} else {
+			r, err = z.b.rdb.ZRank(ctx, z.b.key, string(v)).Result()
+		}
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return 0, fmt.Errorf("%w: member %v of sorted set %q", ErrNotFound, member, z.b.key)
 	}
-	if err != nil {
-		return 0, z.b.fail(op, err)
-	}
-	return r, nil
+	return r, err
 }
 
 // RangeByRank returns the members ranked start to stop, both included,
@@ -192,15 +182,14 @@ func (z *SortedSet[T]) RangeByScore(ctx context.Context, min, max float64) ([]Sc
 }
 
 func (z *SortedSet[T]) rangeArgs(ctx context.Context, op string, a redis.ZRangeArgs) ([]Scored[T], error) {
-	c, cancel, err := z.b.begin(ctx, op)
+	a.Key = z.b.key
+	var zs []redis.Z
+	err := z.b.rt(ctx, op, false, func(ctx context.Context) (err error) {
+		zs, err = z.b.rdb.ZRangeArgsWithScores(ctx, a).Result()
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer cancel()
-	a.Key = z.b.key
-	zs, err := z.b.rdb.ZRangeArgsWithScores(c, a).Result()
-	if err != nil {
-		return nil, z.b.fail(op, err)
 	}
 	return z.decodeZ(zs)
 }
@@ -233,19 +222,17 @@ func formatScore(f float64) string {
 // CountBetween returns the number of members with a score from min to max,
 // both included.
 func (z *SortedSet[T]) CountBetween(ctx context.Context, min, max float64) (int64, error) {
-	c, cancel, err := z.b.begin(ctx, "count")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := z.b.rdb.ZCount(c, z.b.key, formatScore(min), formatScore(max)).Result()
-	if err != nil {
-		return 0, z.b.fail("count", err)
-	}
-	return n, nil
+	var n int64
+	err := z.b.rt(ctx, "count", false, func(ctx context.Context) (err error) {
+		n, err = z.b.rdb.ZCount(ctx, z.b.key, formatScore(min), formatScore(max)).Result()
+		return err
+	})
+	return n, err
 }
 
-// Remove removes members and returns how many were in the set.
+// Remove removes members and returns how many were in the set. It is
+// idempotent (ZREM): after a resend the count misses the members the first
+// run removed.
 func (z *SortedSet[T]) Remove(ctx context.Context, members ...T) (int64, error) {
 	if len(members) == 0 {
 		return 0, nil
@@ -254,75 +241,66 @@ func (z *SortedSet[T]) Remove(ctx context.Context, members ...T) (int64, error) 
 	if err != nil {
 		return 0, err
 	}
-	c, cancel, err := z.b.begin(ctx, "remove")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := z.b.rdb.ZRem(c, z.b.key, args...).Result()
-	if err != nil {
-		return 0, z.b.fail("remove", err)
-	}
-	return n, nil
+	var n int64
+	err = z.b.rt(ctx, "remove", true, func(ctx context.Context) (err error) {
+		n, err = z.b.rdb.ZRem(ctx, z.b.key, args...).Result()
+		return err
+	})
+	return n, err
 }
 
 // RemoveByRank removes the members ranked start to stop, both included, and
-// returns how many it removed.
+// returns how many it removed. It is sent without transport retries (a
+// resend would remove the members that moved into those ranks): a lost
+// reply is ErrUncertain.
 func (z *SortedSet[T]) RemoveByRank(ctx context.Context, start, stop int64) (int64, error) {
-	c, cancel, err := z.b.begin(ctx, "remove by rank")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := z.b.rdb.ZRemRangeByRank(c, z.b.key, start, stop).Result()
-	if err != nil {
-		return 0, z.b.fail("remove by rank", err)
-	}
-	return n, nil
+	var n int64
+	err := z.b.rt(ctx, "remove by rank", true, func(ctx context.Context) (err error) {
+		n, err = doOnce(ctx, z.b.rdb, "zremrangebyrank", z.b.key, start, stop).Int64()
+		return err
+	})
+	return n, err
 }
 
 // RemoveByScore removes the members with a score from min to max, both
-// included, and returns how many it removed.
+// included, and returns how many it removed. It is idempotent: after a
+// resend the count misses the members the first run removed.
 func (z *SortedSet[T]) RemoveByScore(ctx context.Context, min, max float64) (int64, error) {
-	c, cancel, err := z.b.begin(ctx, "remove by score")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := z.b.rdb.ZRemRangeByScore(c, z.b.key, formatScore(min), formatScore(max)).Result()
-	if err != nil {
-		return 0, z.b.fail("remove by score", err)
-	}
-	return n, nil
+	var n int64
+	err := z.b.rt(ctx, "remove by score", true, func(ctx context.Context) (err error) {
+		n, err = z.b.rdb.ZRemRangeByScore(ctx, z.b.key, formatScore(min), formatScore(max)).Result()
+		return err
+	})
+	return n, err
 }
 
 // PopMin removes the member with the lowest score and returns it; ErrEmpty
-// when the set is empty.
+// when the set is empty. It is sent without transport retries (a resend
+// would pop a second member): a lost reply is ErrUncertain.
 func (z *SortedSet[T]) PopMin(ctx context.Context) (Scored[T], error) {
 	return z.pop(ctx, "pop min", false)
 }
 
 // PopMax removes the member with the highest score and returns it; ErrEmpty
-// when the set is empty.
+// when the set is empty. Like PopMin, it is sent without transport retries.
 func (z *SortedSet[T]) PopMax(ctx context.Context) (Scored[T], error) {
 	return z.pop(ctx, "pop max", true)
 }
 
 func (z *SortedSet[T]) pop(ctx context.Context, op string, highest bool) (Scored[T], error) {
-	c, cancel, err := z.b.begin(ctx, op)
+	name := "zpopmin"
+	if highest {
+		name = "zpopmax"
+	}
+	var zs []redis.Z
+	err := z.b.rt(ctx, op, true, func(ctx context.Context) error {
+		cmd := onceZ{redis.NewZSliceCmd(ctx, name, z.b.key)}
+		_ = z.b.rdb.Process(ctx, cmd)
+		zs, _ = cmd.Result()
+		return cmd.Err()
+	})
 	if err != nil {
 		return Scored[T]{}, err
-	}
-	defer cancel()
-	var cmd *redis.ZSliceCmd
-	if highest {
-		cmd = z.b.rdb.ZPopMax(c, z.b.key)
-	} else {
-		cmd = z.b.rdb.ZPopMin(c, z.b.key)
-	}
-	zs, err := cmd.Result()
-	if err != nil {
-		return Scored[T]{}, z.b.fail(op, err)
 	}
 	if len(zs) == 0 {
 		return Scored[T]{}, fmt.Errorf("%w: sorted set %q", ErrEmpty, z.b.key)
@@ -336,16 +314,12 @@ func (z *SortedSet[T]) pop(ctx context.Context, op string, highest bool) (Scored
 
 // Len returns the number of members.
 func (z *SortedSet[T]) Len(ctx context.Context) (int64, error) {
-	c, cancel, err := z.b.begin(ctx, "len")
-	if err != nil {
-		return 0, err
-	}
-	defer cancel()
-	n, err := z.b.rdb.ZCard(c, z.b.key).Result()
-	if err != nil {
-		return 0, z.b.fail("len", err)
-	}
-	return n, nil
+	var n int64
+	err := z.b.rt(ctx, "len", false, func(ctx context.Context) (err error) {
+		n, err = z.b.rdb.ZCard(ctx, z.b.key).Result()
+		return err
+	})
+	return n, err
 }
 
 // Clear deletes the sorted set. It returns ErrWrongType, deleting nothing,

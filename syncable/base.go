@@ -116,7 +116,9 @@ func newBase(rdb redis.UniversalClient, name, key, kind string, o collections.Op
 // eval runs one script in one round trip, bounded by the timeout. It sends
 // the script's text (EVAL, never EVALSHA then EVAL), so that it is always
 // exactly one round trip; Redis caches the compiled script.
-func (b *base) eval(ctx context.Context, op, src string, keys []string, args []any) ([]any, error) {
+// A write (write set) whose reply is lost returns an error matching
+// collections.ErrUncertain.
+func (b *base) eval(ctx context.Context, op string, write bool, src string, keys []string, args []any) ([]any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, failKey(op, b.key, err)
 	}
@@ -127,6 +129,9 @@ func (b *base) eval(ctx context.Context, op, src string, keys []string, args []a
 	}
 	res, err := b.rdb.Eval(ctx, src, keys, args...).Slice()
 	if err != nil {
+		if write && uncertain(err) {
+			return nil, fmt.Errorf("%w: %s %q: %w", collections.ErrUncertain, op, b.key, err)
+		}
 		return nil, failKey(op, b.key, err)
 	}
 	return res, nil
@@ -144,7 +149,7 @@ func (b *base) load(ctx context.Context, step int, size func(n int), each func(g
 	var version string
 	group := make([]string, step)
 	for cursor := ""; ; {
-		res, err := b.eval(ctx, "load", loadSrc, keys, []any{b.kind, b.chunk, cursor, snapshotTTL.Milliseconds()})
+		res, err := b.eval(ctx, "load", false, loadSrc, keys, []any{b.kind, b.chunk, cursor, snapshotTTL.Milliseconds()})
 		if err != nil {
 			return "", err
 		}
@@ -246,7 +251,7 @@ func (b *base) sync(ctx context.Context, op, src string, overwrite bool, build f
 		}
 		version := rand.Text()
 		args := append([]any{mode, b.version, version}, p.args...)
-		res, err := b.eval(ctx, op, src, []string{b.key, b.verKey}, args)
+		res, err := b.eval(ctx, op, true, src, []string{b.key, b.verKey}, args)
 		if err != nil {
 			if !errors.Is(err, ErrWrongType) {
 				if len(b.pending) == maxPending {

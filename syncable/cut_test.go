@@ -208,7 +208,7 @@ func TestSyncAfterLostReply(t *testing.T) {
 		}, time.Minute, time.Millisecond)
 		px.Cut()
 		if err := <-done; wantErr {
-			require.Error(t, err, "the reply was lost")
+			require.ErrorIs(t, err, collections.ErrUncertain, "the reply was lost")
 		} else {
 			require.NoError(t, err, "go-redis sent the script again, which found its own version")
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/collections"
 	"github.com/tiercache/tiercache/syncable"
@@ -283,6 +284,7 @@ func TestLoadErrors(t *testing.T) {
 	require.NoError(t, rdb.Set(ctx, "tc:{str}:dict", "a string", 0).Err())
 	d := newStrDict(t, rdb, "str")
 	require.ErrorIs(t, d.Load(ctx), syncable.ErrWrongType)
+	require.ErrorIs(t, d.Load(ctx), cache.ErrWrongType, "one wrong type for every package")
 	d.Set("a", "b")
 	require.ErrorIs(t, d.Sync(ctx), syncable.ErrWrongType)
 	require.ErrorIs(t, d.SyncOverwrite(ctx), syncable.ErrWrongType)

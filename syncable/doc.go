@@ -50,7 +50,10 @@
 //
 // Optimistic concurrency: every Sync that writes stores a new random
 // version token in the key "<collection key>:syncver" (same hash slot), and
-// Load remembers the version it read. A Sync fails with ErrConflict, and
+// Load remembers the version it read. The version key takes the
+// collection's TTL at each Sync and goes when a Sync empties the
+// collection or a collections type clears it; a collection another client
+// deletes leaves it behind, to delete with it. A Sync fails with ErrConflict, and
 // writes nothing, when the script finds any of these since the Load or the
 // last successful Sync:
 //

@@ -3,6 +3,7 @@ package syncable
 import (
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/redis/go-redis/v9"
 
@@ -31,8 +32,9 @@ var (
 
 	// ErrWrongType is returned by Load and Sync when the collection's key
 	// holds another Redis type, or a Counter's hash holds a count that is
-	// not an integer. Nothing is written.
-	ErrWrongType = errors.New("tiercache/syncable: key holds a value of the wrong type")
+	// not an integer. Nothing is written. It is cache.ErrWrongType (and
+	// collections.ErrWrongType): one "wrong type" for every package.
+	ErrWrongType = collections.ErrWrongType
 
 	// ErrDecode is returned by Load when a field, member or element read
 	// from Redis cannot be decoded by the collection's codec (it was written
@@ -55,6 +57,24 @@ func invalid(err error) error {
 		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
 	return err
+}
+
+// uncertain reports whether err leaves unknown whether Redis ran the
+// script: any error but a reply from Redis and the failures that happen
+// before a command is written (no connection from the pool, a dial that
+// failed, a closed client). A write that fails so matches
+// collections.ErrUncertain.
+func uncertain(err error) bool {
+	var rerr redis.Error
+	var operr *net.OpError
+	switch {
+	case errors.As(err, &rerr),
+		errors.Is(err, redis.ErrPoolTimeout),
+		errors.Is(err, redis.ErrClosed),
+		errors.As(err, &operr) && operr.Op == "dial":
+		return false
+	}
+	return true
 }
 
 // failKey wraps an error of operation op on key: WRONGTYPE (from Redis or

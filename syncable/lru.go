@@ -221,7 +221,7 @@ func (d *LRUDict[K, V]) Len(ctx context.Context) (int, error) {
 		}
 		args = append(args, f)
 	}
-	res, err := d.b.eval(ctx, "len", lruLenSrc, []string{d.b.key}, args)
+	res, err := d.b.eval(ctx, "len", false, lruLenSrc, []string{d.b.key}, args)
 	if err != nil {
 		return 0, err
 	}
@@ -299,7 +299,7 @@ func (d *LRUDict[K, V]) write(ctx context.Context, op string, read bool, field [
 	args = append(args, rand.Text(), flag, string(field), len(dels))
 	args = append(args, dels...)
 	args = append(args, sets...)
-	res, err := d.b.eval(ctx, op, lruWriteSrc, []string{d.b.key, d.b.verKey}, args)
+	res, err := d.b.eval(ctx, op, len(dels)+len(sets) > 0, lruWriteSrc, []string{d.b.key, d.b.verKey}, args)
 	if err != nil {
 		return nil, 0, err
 	}

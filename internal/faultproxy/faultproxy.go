@@ -1,7 +1,8 @@
 // Package faultproxy is a loopback TCP proxy that tests place between a client
 // and a real server (usually a redis-server from internal/redistest) to inject
 // network faults: latency, cut connections, a blackhole that swallows traffic,
-// and refused connections.
+// refused connections, and lost replies (DropReplies: Redis runs a command
+// and its reply never reaches the client).
 //
 // Point the client at the proxy's Addr instead of the server's:
 //
@@ -12,6 +13,7 @@
 //	px.SetLatency(100 * time.Millisecond) // every chunk waits 100ms each way
 //	px.Cut()                              // open connections drop; reconnects work
 //	px.Blackhole()                        // traffic vanishes; clients time out
+//	px.DropReplies(5)                     // new conns: 5th reply lost, conn cut
 //	px.Heal()                             // back to normal
 //
 // A proxied connection is a pair (client side, server side). When either side
@@ -43,13 +45,15 @@ type Proxy struct {
 	// Addr is the "127.0.0.1:port" address the proxy listens on.
 	Addr string
 
-	target   string
-	ln       net.Listener
-	ctx      context.Context // cancelled by Close; aborts dials to the target
-	cancel   context.CancelFunc
-	latency  atomic.Int64 // time.Duration
-	accepted atomic.Int64
-	wg       sync.WaitGroup // the accept loop and every connection goroutine
+	target    string
+	ln        net.Listener
+	ctx       context.Context // cancelled by Close; aborts dials to the target
+	cancel    context.CancelFunc
+	latency   atomic.Int64 // time.Duration
+	accepted  atomic.Int64
+	dropEvery atomic.Int64   // DropReplies' n for connections accepted now; 0: off
+	dropped   atomic.Int64   // replies dropped by DropReplies
+	wg        sync.WaitGroup // the accept loop and every connection goroutine
 
 	mu        sync.Mutex
 	closed    bool
@@ -156,11 +160,13 @@ func (p *Proxy) Refuse() {
 	p.refuse = true
 }
 
-// Heal restores normal forwarding: no latency, no blackhole, no refusing.
+// Heal restores normal forwarding: no latency, no blackhole, no refusing,
+// no lost replies.
 // Connections that were blackholed are cut, so clients reconnect cleanly
 // instead of receiving a stale stream.
 func (p *Proxy) Heal() {
 	p.SetLatency(0)
+	p.DropReplies(0)
 	p.mu.Lock()
 	p.blackhole = false
 	p.refuse = false
@@ -241,6 +247,9 @@ func (p *Proxy) handle(client net.Conn) {
 	}
 
 	l := &link{p: p, client: client, server: server, done: make(chan struct{})}
+	if server != nil && p.dropEvery.Load() > 0 {
+		l.replies = &replyParser{p: p}
+	}
 	p.mu.Lock()
 	// Close, a Cut, or a Heal that ended the blackhole this link was
 	// accepted into happened while it was being set up: it does not survive.
@@ -279,6 +288,7 @@ func (p *Proxy) pipe(l *link, src, dst net.Conn, toClient bool) {
 type chunk struct {
 	at   time.Time
 	data []byte
+	cut  bool // close the link once data is written (DropReplies)
 }
 
 // read reads src until it fails, queueing what it reads on q unless l is
@@ -293,7 +303,11 @@ func (p *Proxy) read(l *link, src net.Conn, q chan<- chunk) {
 	buf := make([]byte, chunkSize)
 	for {
 		n, err := src.Read(buf)
-		if n > 0 && q != nil && !l.blackholed.Load() {
+		if n > 0 && q != nil && !l.blackholed.Load() && l.replies != nil && src == l.server {
+			if !p.forwardReplies(l, buf, n, q) {
+				return
+			}
+		} else if n > 0 && q != nil && !l.blackholed.Load() {
 			select {
 			case q <- chunk{at: time.Now(), data: bytes.Clone(buf[:n])}:
 			case <-l.done:
@@ -339,7 +353,7 @@ func (p *Proxy) write(l *link, dst net.Conn, q <-chan chunk, toClient bool) {
 		if l.blackholed.Load() {
 			continue
 		}
-		if _, err := dst.Write(c.data); err != nil {
+		if _, err := dst.Write(c.data); err != nil || c.cut {
 			l.close()
 			return
 		}
@@ -352,7 +366,8 @@ type link struct {
 	p          *Proxy
 	client     net.Conn
 	server     net.Conn
-	blackholed atomic.Bool // sticky: set by Blackhole, cleared only by closing
+	blackholed atomic.Bool  // sticky: set by Blackhole, cleared only by closing
+	replies    *replyParser // set in DropReplies mode; used by the server side's reader only
 	done       chan struct{}
 	once       sync.Once
 }

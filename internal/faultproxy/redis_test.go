@@ -92,3 +92,35 @@ func TestRedisRefuseAndHeal(t *testing.T) {
 	px.Heal()
 	require.NoError(t, fresh.Ping(t.Context()).Err())
 }
+
+// TestRedisDropReplies shows the lost-reply fault with go-redis' default
+// options: the server runs every 5th command of a connection, the reply is
+// dropped, go-redis resends the command on a new connection, and an INCR is
+// applied twice while every call returned success.
+func TestRedisDropReplies(t *testing.T) {
+	srv := redistest.Start(t)
+	px := faultproxy.Start(t, srv.Addr)
+	px.DropReplies(5)
+	rdb := redis.NewClient(&redis.Options{Addr: px.Addr}) // default retries
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := t.Context()
+	const calls = 50
+	for range calls {
+		require.NoError(t, rdb.Incr(ctx, "faultproxy:n").Err())
+	}
+	px.Heal()
+	got, err := srv.Client(t).Get(ctx, "faultproxy:n").Int64()
+	require.NoError(t, err)
+	dropped := px.Dropped()
+	require.Positive(t, dropped)
+	// Every dropped reply was of an INCR the server ran and go-redis sent again.
+	require.Equal(t, calls+dropped, got, "got %d increments for %d calls and %d dropped replies", got, calls, dropped)
+
+	// After Heal, new connections drop nothing.
+	before := px.Dropped()
+	px.Cut()
+	for range 20 {
+		require.NoError(t, rdb.Ping(ctx).Err())
+	}
+	require.Equal(t, before, px.Dropped())
+}
