@@ -11,6 +11,7 @@ import (
 
 	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/collections"
+	"github.com/tiercache/tiercache/internal/redistest"
 )
 
 // dsCommands counts the commands a client sends.
@@ -130,4 +131,93 @@ func TestLocalReads(t *testing.T) {
 			return n == 3 && !in
 		}, 10*time.Second, time.Millisecond, "foreign writes to the counter and the set were not seen")
 	})
+}
+
+// hgetGate holds the reply of the first HGET after it is armed until
+// released: a read of the old value stays in flight while a write lands.
+type hgetGate struct {
+	armed   atomic.Bool
+	read    chan struct{} // closed when the held HGET has its reply
+	release chan struct{}
+}
+
+func (g *hgetGate) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (g *hgetGate) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if cmd.Name() == "hget" && g.armed.CompareAndSwap(true, false) {
+			close(g.read)
+			<-g.release
+		}
+		return err
+	}
+}
+func (g *hgetGate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestLocalOneViewPerProcess: two values of one collection in one process
+// (the same name opened twice) share the Store's local view, in every
+// coherence mode: one's write is seen by the other's next read at once
+// (with no invalidation stream to rely on under None and pub/sub), a read
+// in flight during the write does not keep the old value, and nothing is
+// served locally once the Store is closed.
+func TestLocalOneViewPerProcess(t *testing.T) {
+	s := redistest.Start(t)
+	for _, mode := range []cache.Coherence{cache.CoherenceTracking, cache.CoherencePubSub, cache.CoherenceNone} {
+		t.Run(mode.String(), func(t *testing.T) {
+			ctx := context.Background()
+			store, err := cache.NewStore(s.Client(t), cache.StoreOptions{Coherence: mode})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = store.Close() })
+			wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			require.NoError(t, store.WaitCoherent(wctx))
+
+			name := dsName(t)
+			opts := collections.DictOptions[string, int]{Options: collections.Options{Local: store}}
+			w, err := collections.NewDict(s.Client(t), name, opts)
+			require.NoError(t, err)
+			rc := s.Client(t)
+			cmds, gate := &dsCommands{}, &hgetGate{read: make(chan struct{}), release: make(chan struct{})}
+			rc.AddHook(cmds)
+			rc.AddHook(gate)
+			r, err := collections.NewDict(rc, name, opts)
+			require.NoError(t, err)
+
+			localHit := func(field string, want int) bool {
+				before := cmds.n.Load()
+				v, err := r.Get(ctx, field)
+				require.NoError(t, err)
+				require.Equal(t, want, v)
+				return cmds.n.Load() == before
+			}
+			require.NoError(t, w.Set(ctx, "a", 1))
+			require.Eventually(t, func() bool { return localHit("a", 1) }, 10*time.Second, time.Millisecond, "r never kept a=1")
+
+			// w's write reaches r's next read at once.
+			require.NoError(t, w.Set(ctx, "a", 2))
+			v, err := r.Get(ctx, "a")
+			require.NoError(t, err)
+			require.Equal(t, 2, v, "r served its copy of a=1 after w wrote a=2")
+
+			// A read of b=1 in flight while w writes b=2 keeps nothing.
+			require.NoError(t, w.Set(ctx, "b", 1))
+			gate.armed.Store(true)
+			got := make(chan int)
+			go func() { v, _ := r.Get(ctx, "b"); got <- v }()
+			<-gate.read
+			require.NoError(t, w.Set(ctx, "b", 2))
+			close(gate.release)
+			require.Equal(t, 1, <-got, "the held read returns what it read")
+			v, err = r.Get(ctx, "b")
+			require.NoError(t, err)
+			require.Equal(t, 2, v, "the read that overlapped the write kept b=1")
+
+			// Closed: every read goes to Redis.
+			require.Eventually(t, func() bool { return localHit("a", 2) }, 10*time.Second, time.Millisecond, "r never kept a=2")
+			require.NoError(t, store.Close())
+			require.False(t, localHit("a", 2), "served locally after the Store was closed")
+		})
+	}
 }

@@ -34,10 +34,12 @@ type Options struct {
 	// Store runs tracking coherence (cache.CoherenceTracking, what Auto
 	// picks on Redis 6 and later). Under pub/sub or no coherence, other
 	// processes' writes to collections are not announced, and a local copy
-	// may be stale for up to LocalTTL. A collection value's own writes drop
-	// its copies at once; another value of the same collection in this
-	// process learns of them like another process does (see the package
-	// README), so share one value per collection. The Store's prefix must start the
+	// may be stale for up to LocalTTL. Writes through any value of the
+	// collection in this process (the same name opened twice included) drop
+	// the copies of every such value at once, and reads in flight do not
+	// keep what they read, so a process always reads its own writes, in
+	// every mode. Once the Store is closed every read goes to Redis. The
+	// Store's prefix must start the
 	// collection's keys (both default to "tc:"). Default nil: every read
 	// goes to Redis.
 	Local *cache.Store
