@@ -87,10 +87,10 @@ type storeSet struct {
 var closers sync.Map // testing.TB -> *storeSet
 
 // calls returns i without the figures that depend on when a Store's
-// invalidations arrive: with CLIENT TRACKING a Store also hears of its own
-// writes, and drops its local copy when it does, so whether a later Call is
-// a local or a remote hit, and how many entries the local tier holds, are
-// timing. Hits (their sum) is kept.
+// invalidations arrive: another Store's write drops the local copy when
+// its invalidation arrives, so whether a later Call is a local or a remote
+// hit, and how many entries the local tier holds, are timing. Hits (their
+// sum) is kept.
 func calls(i memo.Info) memo.Info {
 	i.LocalHits, i.RemoteHits, i.Size = 0, 0, 0
 	return i
