@@ -119,7 +119,11 @@ func (c *Cache[V]) lookupAt(ctx context.Context, ks []string, ticket bool, each 
 			remote = append(remote, i)
 			continue
 		}
-		if f, ok := c.localGet(k); ok && f.state != stale {
+		f, ok := c.localGet(k)
+		if !ok && c.waitOwn(ctx, k) { // as Get does: a read right after an own write
+			f, ok = c.localGet(k)
+		}
+		if ok && f.state != stale {
 			c.count(f, true)
 			each(i, f)
 			continue

@@ -255,15 +255,17 @@ func (c *Cache[V]) decodeAndKeep(key, raw string, tok uint64, now int64) found[V
 // produced it (started at token tok) may have been overtaken by a write.
 // size is the value's payload length once decoded (never the compressed
 // length): the entry is charged that, its key and entryOverhead.
-func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int64, tok uint64) {
+func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int64, tok uint64) bool {
 	rkey := c.prefix + key
 	if c.opts.LocalTTL < 0 || !c.s.coh.keepable(rkey, tok) {
-		return
+		return false
 	}
 	lk, ok := c.keepCopy(key, v, h, size, now, false)
 	if ok && !c.s.coh.keepable(rkey, tok) { // an invalidation landed while storing
 		c.s.local.Delete(lk)
+		return false
 	}
+	return ok
 }
 
 // keepCopy stores a decoded value in the local tier, to expire no later
@@ -512,7 +514,7 @@ func (c *Cache[V]) writeOwn(ctx context.Context, ks []string, vs []V, enc []enco
 		if c.opts.LocalTTL >= 0 {
 			v, h, size := vs[i], enc[i].hdr, enc[i].size
 			regs[i] = c.s.own.register(enc[i].rkey, enc[i].raw, ownCopy{
-				keep:  func(tok uint64) { c.keepLocal(k, v, h, size, time.Now().UnixMilli(), tok) },
+				keep:  func(tok uint64) bool { return c.keepLocal(k, v, h, size, time.Now().UnixMilli(), tok) },
 				stash: func() { c.keepCopy(k, v, h, size, time.Now().UnixMilli(), true) },
 				hide: func() uint32 {
 					if e, ok := c.s.local.Get(localKey{c.id, k}); ok {

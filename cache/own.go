@@ -31,6 +31,10 @@ import (
 // until their echo but not after.
 const maxOwnWrites = 1 << 14
 
+// maxOwnRechecks is how many more times a check reads a key whose bytes
+// it found but could not keep for a fence on the key's bucket.
+const maxOwnRechecks = 3
+
 // ownEchoWait is how long a registered write waits for its echo before the
 // registry forgets it (the local copy stays, as any copy does until an
 // invalidation).
@@ -51,7 +55,9 @@ type ownWrite struct {
 	copy      ownCopy
 	state     ownState
 	echoed    bool // a message for the key arrived before the reply
+	stashed   bool // written, its copy stashed hidden: waiting for the echo to check
 	contended bool // another own write of the key overlapped this one
+	rechecks  int  // checks that found the bytes but were fenced (see check)
 	at        int64
 	done      chan struct{} // closed once settled: kept or given up
 	finished  bool
@@ -81,10 +87,10 @@ func newOwnWrites(s *Store) *ownWrites {
 
 // ownCopy is what the registry does to the writer's local copy.
 type ownCopy struct {
-	keep  func(tok uint64) // keeps the written value under token tok
-	stash func()           // keeps it hidden, whatever the coherence says, for the check to decide
-	hide  func() uint32    // hides the copy kept, returning its namespace id (0: none)
-	drop  func()           // deletes the copy
+	keep  func(tok uint64) bool // keeps the written value under token tok, reporting whether it did
+	stash func()                // keeps it hidden, whatever the coherence says, for the check to decide
+	hide  func() uint32         // hides the copy kept, returning its namespace id (0: none)
+	drop  func()                // deletes the copy
 }
 
 // register records a write of rkey about to be sent, or returns nil when
@@ -131,12 +137,20 @@ func (o *ownWrites) written(w *ownWrite, ok, kept bool) {
 	case o.m[w.rkey] != w:
 	case !ok:
 		o.settle(w)
-	case w.echoed || !kept:
-		// The echo (or another message, or a fence on the key's bucket)
-		// came before the reply, so the writer kept nothing: stash the
-		// value, hidden, for the check.
+	case w.echoed:
+		// The echo (or another message for the key) came before the
+		// reply, so the writer kept nothing: stash the value, hidden, for
+		// the check.
 		w.copy.stash()
 		o.queue(w)
+	case !kept:
+		// A fence on the key's bucket (another key's message shares it)
+		// kept the writer from keeping its copy, and the echo is still to
+		// come: stash the value, hidden, and check once it has come. A
+		// check now could keep the value before the echo, which would
+		// then evict it as a foreign write.
+		w.copy.stash()
+		w.state, w.stashed = ownWritten, true
 	default:
 		w.state = ownWritten
 	}
@@ -200,7 +214,7 @@ func (o *ownWrites) wait(ctx context.Context, rkey string) bool {
 	}
 	o.mu.Lock()
 	w := o.m[rkey]
-	checking := w != nil && (w.state == ownVerifying || w.echoed)
+	checking := w != nil && (w.state == ownVerifying || w.echoed || w.stashed)
 	o.mu.Unlock()
 	if !checking {
 		return false
@@ -257,23 +271,44 @@ func (o *ownWrites) check(ctx context.Context, batch []*ownWrite) {
 	vals, err := o.s.mget(ctx, DefaultTimeout, rks)
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	requeued := false
 	for i, w := range batch {
 		if o.m[w.rkey] != w {
 			w.copy.drop() // replaced or forgotten meanwhile
 			w.finish()
 			continue
 		}
-		kept := false
-		if err == nil && !w.contended {
-			if s, ok := vals[i].(string); ok && s == string(w.raw) {
-				w.copy.keep(tok)
-				kept = true
-			}
-		}
-		if !kept {
+		if err != nil || w.contended {
 			w.copy.drop()
+			o.settle(w)
+			continue
 		}
-		o.settle(w)
+		if s, ok := vals[i].(string); !ok || s != string(w.raw) {
+			w.copy.drop() // another write is in Redis
+			o.settle(w)
+			continue
+		}
+		if w.copy.keep(tok) {
+			o.settle(w)
+			continue
+		}
+		// Redis holds our bytes, but a message fenced the key's bucket
+		// since the token: a write of this key after the read, or of
+		// another key sharing the bucket (own echoes of a batch do). Read
+		// again under a new token, a few times; then give up.
+		if w.rechecks++; w.rechecks > maxOwnRechecks {
+			w.copy.drop()
+			o.settle(w)
+			continue
+		}
+		o.q = append(o.q, w)
+		requeued = true
+	}
+	if requeued {
+		select {
+		case o.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -284,6 +319,9 @@ func (o *ownWrites) sweep() {
 	defer o.mu.Unlock()
 	for _, w := range o.m {
 		if w.state == ownWritten && w.at < old {
+			if w.stashed {
+				w.copy.drop()
+			}
 			o.settle(w)
 		}
 	}

@@ -171,3 +171,37 @@ func TestNearRegistersNothing(t *testing.T) {
 	_, ok = n.Get(rkey, "f")
 	require.False(t, ok, "a closed Near served")
 }
+
+// TestOwnBatchWriteSharingABucket: two keys of one SetMany whose
+// invalidation marks share a bucket. The writer cannot keep the second key
+// at once (the first key's fence covers its bucket), so its copy waits,
+// hidden, for its echo; the check must come after that echo, or the echo,
+// arriving once the registration is gone, evicts what the check kept.
+func TestOwnBatchWriteSharingABucket(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, mode := range []Coherence{CoherenceTracking, CoherencePubSub} {
+		t.Run(mode.String(), func(t *testing.T) {
+			ctx := context.Background()
+			s := coherentStore(t, srv.Client(t), mode)
+			c := newCache(t, s, Options[string]{})
+			first := "b0"
+			second := ""
+			for i := 1; second == ""; i++ {
+				if k := fmt.Sprint("b", i); s.coh.bucket(c.prefix+k) == s.coh.bucket(c.prefix+first) {
+					second = k
+				}
+			}
+			require.NoError(t, c.SetMany(ctx, map[string]string{first: "1", second: "2"}))
+			eventually(t, func() bool { return s.own.n.Load() == 0 }, "own writes still awaiting their echo")
+			require.Equal(t, uint64(2), c.Stats().Invalidations, "both echoes came")
+			require.Equal(t, 2, c.LocalLen(), "an own write evicted by its own echo")
+			for k, want := range map[string]string{first: "1", second: "2"} {
+				hits := c.Stats().LocalHits
+				v, err := c.Get(ctx, k)
+				require.NoError(t, err)
+				require.Equal(t, want, v)
+				require.Equal(t, hits+1, c.Stats().LocalHits, "%s was not a local hit", k)
+			}
+		})
+	}
+}
