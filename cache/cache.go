@@ -119,7 +119,8 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	case c.s.closed.Load():
 		return zero, ErrClosed
 	}
-	if e, ok := c.localEntry(key); ok {
+	e, ok := c.s.local.Get(localKey{c.id, key}) // localEntry, by hand: it is not inlined
+	if ok = ok && !e.hidden.Load(); ok {
 		switch {
 		case c.fresh(e):
 			c.stats.localHits.addFor(e)
@@ -128,7 +129,15 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 			c.stats.negativeHits.addFor(e)
 			return zero, ErrNotFound
 		}
-	} else if c.waitOwn(ctx, key) {
+	}
+	return c.getMissed(ctx, key, ok)
+}
+
+// getMissed is Get past a local miss (inLocal: a stale local copy), apart
+// so that the local hit's frame stays small.
+func (c *Cache[V]) getMissed(ctx context.Context, key string, inLocal bool) (V, error) {
+	var zero V
+	if !inLocal && c.waitOwn(ctx, key) {
 		if v, ok := c.GetLocal(key); ok {
 			return v, nil
 		}
