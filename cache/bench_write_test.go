@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,18 +14,6 @@ import (
 	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/internal/redistest"
 )
-
-// benchCalls counts the commands a client sends (a pipeline or a script
-// counts its commands), for the benchmarks' round-trip figures.
-type benchCalls struct{ n atomic.Int64 }
-
-func (h *benchCalls) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *benchCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
-}
-func (h *benchCalls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
-}
 
 // BenchmarkFillWrite: the write of a loaded value (Fill of one key a
 // LookupMany found missing, as orderedcache and memo do) against a raw
@@ -49,7 +36,7 @@ func BenchmarkFillWrite(b *testing.B) {
 
 func benchFillWrite(b *testing.B, rdb *redis.Client) {
 	ctx := context.Background()
-	calls := &benchCalls{}
+	calls := &roundTrips{}
 	rdb.AddHook(calls)
 	s, err := NewStore(rdb, StoreOptions{Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(b, err)

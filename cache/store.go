@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tiercache/tiercache/internal/keys"
+	"github.com/tiercache/tiercache/internal/redisx"
 	"github.com/tiercache/tiercache/lrutier"
 )
 
@@ -88,7 +89,10 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 	}
 	s := &Store{rdb: rdb, opts: opts, prefixTagged: tagged, nsIDs: make(map[string][]uint32)}
 	_, s.cluster = rdb.(*redis.ClusterClient)
-	s.boundCalls = rdb != nil && !contextTimeouts(rdb)
+	if rdb != nil {
+		enabled, _ := redisx.ContextTimeouts(rdb) // an unknown client is bounded by the Store
+		s.boundCalls = !enabled
+	}
 	seed := maphash.MakeSeed()
 	s.clock = startClock()
 	s.local = lrutier.New(lrutier.Options[localKey, *entry]{
@@ -120,20 +124,6 @@ func (s *Store) goTask(fn func()) {
 		defer s.tasks.Done()
 		fn()
 	}()
-}
-
-// contextTimeouts reports whether rdb's commands end at their context's
-// deadline (go-redis's ContextTimeoutEnabled).
-func contextTimeouts(rdb redis.UniversalClient) bool {
-	switch c := rdb.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return false
 }
 
 // register gives a new Cache of namespace ns its id.

@@ -13,9 +13,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tiercache/tiercache/cache"
-
 	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/internal/keys"
+	"github.com/tiercache/tiercache/internal/redisx"
 )
 
 // This file holds what the single-key data structures (Dict, Set, List,
@@ -87,17 +87,10 @@ func newBase(rdb redis.UniversalClient, name, suffix, kind string, opts Options)
 }
 
 // appliesDeadlines reports whether rdb applies context deadlines to its
-// round trips; true for client types it does not know.
+// commands (a client of an unknown type is taken to).
 func appliesDeadlines(rdb redis.UniversalClient) bool {
-	switch c := rdb.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return true
+	enabled, known := redisx.ContextTimeouts(rdb)
+	return enabled || !known
 }
 
 // noCancel is the CancelFunc of a context rt did not derive.

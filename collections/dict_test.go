@@ -10,8 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/cache"
+	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/collections"
 )
 

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tiercache/tiercache/internal/redisx"
 )
 
 // This file holds the one shape of a round trip: begin it (a done context
@@ -69,21 +70,8 @@ func writeError(op, key string, err error) error {
 }
 
 // uncertain reports whether err leaves unknown whether Redis ran the
-// command: any error but a reply from Redis (WRONGTYPE, a script's error,
-// redis.Nil) and the failures that happen before a command is written
-// (no connection from the pool, a dial that failed, a closed client).
-func uncertain(err error) bool {
-	var rerr redis.Error
-	var operr *net.OpError
-	switch {
-	case errors.As(err, &rerr),
-		errors.Is(err, redis.ErrPoolTimeout),
-		errors.Is(err, redis.ErrClosed),
-		errors.As(err, &operr) && operr.Op == "dial":
-		return false
-	}
-	return true
-}
+// command (redisx.Uncertain).
+func uncertain(err error) bool { return redisx.Uncertain(err) }
 
 // once is a command go-redis sends at most once: its NoRetry makes the
 // client skip the resend after a network error (go-redis still resends a

@@ -3,12 +3,12 @@ package syncable
 import (
 	"errors"
 	"fmt"
-	"net"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/collections"
+	"github.com/tiercache/tiercache/internal/redisx"
 )
 
 // Errors of the package. Callers test for them with [errors.Is]; the returned
@@ -60,22 +60,8 @@ func invalid(err error) error {
 }
 
 // uncertain reports whether err leaves unknown whether Redis ran the
-// script: any error but a reply from Redis and the failures that happen
-// before a command is written (no connection from the pool, a dial that
-// failed, a closed client). A write that fails so matches
-// collections.ErrUncertain.
-func uncertain(err error) bool {
-	var rerr redis.Error
-	var operr *net.OpError
-	switch {
-	case errors.As(err, &rerr),
-		errors.Is(err, redis.ErrPoolTimeout),
-		errors.Is(err, redis.ErrClosed),
-		errors.As(err, &operr) && operr.Op == "dial":
-		return false
-	}
-	return true
-}
+// command (redisx.Uncertain).
+func uncertain(err error) bool { return redisx.Uncertain(err) }
 
 // failKey wraps an error of operation op on key: WRONGTYPE (from Redis or
 // a script) matches ErrWrongType.
