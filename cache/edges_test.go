@@ -286,3 +286,15 @@ func (h probeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h probeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
 }
+
+// TestRingRefused: NewStore refuses a *redis.Ring, saying what to use,
+// instead of running in a half-mode whose batch writes land on one shard.
+func TestRingRefused(t *testing.T) {
+	a, b := redistest.Start(t), redistest.Start(t)
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": a.Addr, "b": b.Addr}})
+	t.Cleanup(func() { _ = ring.Close() })
+	s, err := NewStore(ring, StoreOptions{})
+	require.ErrorIs(t, err, ErrInvalidOptions)
+	require.ErrorContains(t, err, "ClusterClient")
+	require.Nil(t, s)
+}

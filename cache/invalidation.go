@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -60,12 +59,7 @@ func (c *coherence) supervise(ctx context.Context) {
 			c.runTracking(ctx, opt, nil, ready)
 		})
 	default:
-		cl, ok := c.s.rdb.(*redis.Client)
-		if !ok {
-			c.s.opts.Logger.Error("tiercache: CLIENT TRACKING needs a *redis.Client or *redis.ClusterClient; local tier disabled",
-				"client", typeName(c.s.rdb))
-			return
-		}
+		cl := c.s.rdb.(*redis.Client) // NewStore refuses other clients
 		c.runTracking(ctx, cl.Options(), failoverOf(cl), func() { c.down.Add(-1) })
 	}
 }
@@ -482,5 +476,3 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
-
-func typeName(v any) string { return fmt.Sprintf("%T", v) }

@@ -75,13 +75,24 @@ type entry struct {
 	hidden   atomic.Bool // an own write's copy whose echo came: not served until checked (see own.go)
 }
 
-// NewStore returns a Store on rdb (any go-redis client: standalone, Sentinel
-// failover or Cluster), or a local-only Store when rdb is nil. The Store does
-// not own rdb: Close leaves it open.
+// NewStore returns a Store on rdb (a *redis.Client, standalone or Sentinel
+// failover, or a *redis.ClusterClient), or a local-only Store when rdb is
+// nil. Other clients, a *redis.Ring among them, are refused with an error
+// wrapping ErrInvalidOptions: a Ring spreads keys over shards by a hash of
+// its own, which the Store's multi-key scripts and its invalidation
+// connections do not follow. The Store does not own rdb: Close leaves it
+// open.
 func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	switch rdb.(type) {
+	case nil, *redis.Client, *redis.ClusterClient:
+	case *redis.Ring:
+		return nil, fmt.Errorf("%w: a *redis.Ring is not supported (its shards are not coherent with the local tier, and batch writes would land on one shard): use a *redis.ClusterClient, or one Store per shard's *redis.Client", ErrInvalidOptions)
+	default:
+		return nil, fmt.Errorf("%w: client type %T is not supported: use a *redis.Client (standalone or Sentinel failover) or a *redis.ClusterClient", ErrInvalidOptions, rdb)
 	}
 	tagged, valid := prefixHashTag(opts.Prefix)
 	if !valid {
