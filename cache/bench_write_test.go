@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -38,12 +37,7 @@ func benchFillWrite(b *testing.B, rdb *redis.Client) {
 	ctx := context.Background()
 	calls := &roundTrips{}
 	rdb.AddHook(calls)
-	s, err := NewStore(rdb, StoreOptions{Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = s.Close() })
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	require.NoError(b, s.WaitCoherent(wctx))
+	s := coherentStore(b, rdb, CoherenceAuto)
 	c, err := New(s, fmt.Sprint("bench", time.Now().UnixNano()), Options[string]{Codec: codec.String()})
 	require.NoError(b, err)
 	value := "a value of some 32 bytes or so.."
@@ -85,12 +79,7 @@ func benchFillWrite(b *testing.B, rdb *redis.Client) {
 // answered (local-share: 1 when every Store keeps its own writes).
 func BenchmarkSetThenGet(b *testing.B) {
 	ctx := context.Background()
-	s, err := NewStore(redistest.Start(b).Client(b), StoreOptions{Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = s.Close() })
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	require.NoError(b, s.WaitCoherent(wctx))
+	s := coherentStore(b, redistest.Start(b).Client(b), CoherenceTracking)
 	c, err := New(s, "bench", Options[string]{Codec: codec.String()})
 	require.NoError(b, err)
 	b.ReportAllocs()

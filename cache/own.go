@@ -183,6 +183,11 @@ func (o *ownWrites) echo(rkey string) uint32 {
 func (o *ownWrites) queue(w *ownWrite) {
 	w.state = ownVerifying
 	o.q = append(o.q, w)
+	o.wake()
+}
+
+// wake tells the checker that writes are queued.
+func (o *ownWrites) wake() {
 	select {
 	case o.kick <- struct{}{}:
 	default:
@@ -278,37 +283,31 @@ func (o *ownWrites) check(ctx context.Context, batch []*ownWrite) {
 			w.finish()
 			continue
 		}
-		if err != nil || w.contended {
+		var s string
+		if err == nil {
+			s, _ = vals[i].(string)
+		}
+		switch {
+		case err != nil || w.contended || s != string(w.raw): // another write is in Redis, or may be
 			w.copy.drop()
 			o.settle(w)
-			continue
-		}
-		if s, ok := vals[i].(string); !ok || s != string(w.raw) {
-			w.copy.drop() // another write is in Redis
+		case w.copy.keep(tok):
 			o.settle(w)
-			continue
-		}
-		if w.copy.keep(tok) {
-			o.settle(w)
-			continue
-		}
-		// Redis holds our bytes, but a message fenced the key's bucket
-		// since the token: a write of this key after the read, or of
-		// another key sharing the bucket (own echoes of a batch do). Read
-		// again under a new token, a few times; then give up.
-		if w.rechecks++; w.rechecks > maxOwnRechecks {
+		case w.rechecks >= maxOwnRechecks:
 			w.copy.drop()
 			o.settle(w)
-			continue
+		default:
+			// Redis holds our bytes, but a message fenced the key's
+			// bucket since the token: a write of this key after the
+			// read, or of another key sharing the bucket (own echoes of
+			// a batch do). Read again under a new token.
+			w.rechecks++
+			o.q = append(o.q, w)
+			requeued = true
 		}
-		o.q = append(o.q, w)
-		requeued = true
 	}
 	if requeued {
-		select {
-		case o.kick <- struct{}{}:
-		default:
-		}
+		o.wake()
 	}
 }
 
