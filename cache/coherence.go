@@ -95,7 +95,8 @@ type coherence struct {
 	waiters map[string]map[chan struct{}]struct{}
 	nwait   atomic.Int32
 
-	lag lagRecorder
+	lag  lagRecorder
+	topo *topology
 
 	decided     chan struct{} // closed once mode is decided
 	decideOnce  sync.Once
@@ -114,6 +115,7 @@ func newCoherence(s *Store, want Coherence) *coherence {
 		changed: make(chan struct{}),
 		waiters: make(map[string]map[chan struct{}]struct{}),
 		decided: make(chan struct{}),
+		topo:    newTopology(),
 	}
 	if s.rdb == nil || want == CoherenceNone {
 		c.setMode(CoherenceNone)

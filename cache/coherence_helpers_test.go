@@ -24,6 +24,9 @@ type deployment struct {
 	servers []*redistest.Server
 	cluster bool
 	moved   map[int]int // slot -> index in servers, for slots moveSlot moved
+	// slotted is how many of servers served slots at start (evenly, in
+	// order); all of them when 0. Masters added later come after.
+	slotted int
 }
 
 func deployments(t *testing.T) []deployment {
@@ -65,6 +68,9 @@ func (d deployment) serverOf(rkey string) int {
 		return i
 	}
 	n := len(d.servers)
+	if d.slotted > 0 {
+		n = d.slotted
+	}
 	for i := range n {
 		if slot <= (i+1)*keys.SlotCount/n-1 {
 			return i

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,12 +17,16 @@ import (
 // the Store closes.
 func (c *coherence) supervise(ctx context.Context) {
 	mode := c.want
+	var onCluster bool
 	for {
 		var err error
 		if mode == CoherenceAuto {
 			mode, err = c.probe(ctx)
 		}
-		if err == nil && mode == CoherencePubSub {
+		if err == nil {
+			onCluster, err = c.probeCluster(ctx)
+		}
+		if err == nil && mode == CoherencePubSub && onCluster {
 			var sharded bool
 			sharded, err = c.probeSharded(ctx)
 			c.sharded.Store(sharded)
@@ -42,54 +45,102 @@ func (c *coherence) supervise(ctx context.Context) {
 		how = "sharded pubsub"
 	}
 	c.s.opts.Logger.Debug("tiercache: coherence", "mode", how, "prefix", c.prefix)
-	cc, isCluster := c.s.rdb.(*redis.ClusterClient)
-	switch {
-	case mode == CoherencePubSub && c.sharded.Load():
-		c.followCluster(ctx, cc, true, c.runSharded)
-	case mode == CoherencePubSub:
-		if cl, ok := c.s.rdb.(*redis.Client); ok {
-			c.runServer(ctx, cl.Options(), failoverOf(cl), nil, c.prefix+"invalidate", c.onPubSubMessage, func() { c.down.Add(-1) })
+	onNode := func(cl *redis.Client) {
+		if ctx.Err() == nil {
+			c.unknownNode(cl.Options().Addr)
+		}
+	}
+	// run is the connection of one source in the mode decided.
+	run := func(ctx context.Context, opt *redis.Options, src source, ready func()) {
+		switch {
+		case mode == CoherenceTracking:
+			c.runTracking(ctx, opt, ready)
+		case c.sharded.Load():
+			c.runSharded(ctx, opt, src, ready)
+		default:
+			c.runServer(ctx, opt, nil, c.prefix+"invalidate", c.onPubSubMessage, ready)
+		}
+	}
+	switch rdb := c.s.rdb.(type) {
+	case *redis.ClusterClient:
+		if mode == CoherencePubSub && onCluster && readsReplicas(rdb.Options()) {
+			// Pub/sub messages reach a Cluster's replicas over the cluster
+			// bus, not with the replication stream: a replica can announce
+			// a write before it has applied it, and a read it answers then
+			// would be kept stale. The Store stays not coherent.
+			c.s.opts.Logger.Error("tiercache: pub/sub coherence cannot cover reads from Cluster replicas; the local tier stays off (use tracking, or a client that reads from masters)", "prefix", c.prefix)
+			<-ctx.Done() // down from newCoherence on, for good
 			return
 		}
-		c.runConn(ctx, func(ctx context.Context) *redis.PubSub {
-			return c.s.rdb.Subscribe(ctx, c.prefix+"invalidate")
-		}, 1, c.onPubSubMessage, func() { c.down.Add(-1) })
-	case isCluster:
-		c.followCluster(ctx, cc, false, func(ctx context.Context, opt *redis.Options, _ []int, ready func()) {
-			c.runTracking(ctx, opt, nil, ready)
-		})
-	default:
-		cl := c.s.rdb.(*redis.Client) // NewStore refuses other clients
-		c.runTracking(ctx, cl.Options(), failoverOf(cl), func() { c.down.Add(-1) })
+		rdb.OnNewNode(onNode)
+		if mode == CoherencePubSub && onCluster && !c.sharded.Load() {
+			// Redis 6: a Cluster forwards PUBLISH to every node, and any
+			// node will do.
+			c.runConn(ctx, func(ctx context.Context) *redis.PubSub {
+				return rdb.Subscribe(ctx, c.prefix+"invalidate")
+			}, 1, c.onPubSubMessage, func() { c.down.Add(-1) })
+			return
+		}
+		c.followNodes(ctx, c.clusterLister(rdb, c.sharded.Load()), run)
+	case *redis.Ring:
+		rdb.OnNewNode(onNode)
+		c.followNodes(ctx, c.ringLister(rdb), run)
+	case *redis.Client:
+		if rdb.Options().Addr == failoverAddr {
+			rdb.AddHook(dialWatch{c, ctx})
+			c.followNodes(ctx, c.failoverLister(ctx, rdb), run)
+			return
+		}
+		run(ctx, rdb.Options(), source{addr: rdb.Options().Addr}, func() { c.down.Add(-1) })
 	}
 }
 
-// failoverOf returns cl if it is a Sentinel failover client (whose dialer
-// asks the sentinels for the master; go-redis names its address
-// "FailoverClient"), else nil.
-func failoverOf(cl *redis.Client) *redis.Client {
-	if cl.Options().Addr == "FailoverClient" {
-		return cl
-	}
-	return nil
+// failoverAddr is the address go-redis gives a Sentinel failover client,
+// whose dialer asks the sentinels for a server.
+const failoverAddr = "FailoverClient"
+
+// dialWatch reports every server a Sentinel failover client dials (a
+// replica the follower has not listed yet, say) to unknownNode.
+type dialWatch struct {
+	c   *coherence
+	ctx context.Context
 }
 
-// probe tells whether the server accepts CLIENT TRACKING. A reply error
-// means it does not; a network error is returned, to try again.
+func (d dialWatch) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		cn, err := next(ctx, network, addr)
+		if err == nil && d.ctx.Err() == nil {
+			d.c.unknownNode(cn.RemoteAddr().String())
+		}
+		return cn, err
+	}
+}
+
+func (dialWatch) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (dialWatch) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// servers runs fn on every server that serves writes: each master of a
+// Cluster, each shard of a Ring, or the one server.
+func (c *coherence) servers(ctx context.Context, fn func(ctx context.Context, cl redis.UniversalClient) error) error {
+	switch rdb := c.s.rdb.(type) {
+	case *redis.ClusterClient:
+		return rdb.ForEachMaster(ctx, func(ctx context.Context, cl *redis.Client) error { return fn(ctx, cl) })
+	case *redis.Ring:
+		return rdb.ForEachShard(ctx, func(ctx context.Context, cl *redis.Client) error { return fn(ctx, cl) })
+	}
+	return fn(ctx, c.s.rdb)
+}
+
+// probe tells whether the servers accept CLIENT TRACKING. A reply error
+// means they do not; a network error is returned, to try again.
 func (c *coherence) probe(ctx context.Context) (Coherence, error) {
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	probeOne := func(ctx context.Context, cl interface {
-		Do(context.Context, ...any) *redis.Cmd
-	}) error {
+	err := c.servers(pctx, func(ctx context.Context, cl redis.UniversalClient) error {
 		return cl.Do(ctx, "CLIENT", "TRACKING", "OFF").Err()
-	}
-	var err error
-	if cc, ok := c.s.rdb.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(pctx, func(ctx context.Context, cl *redis.Client) error { return probeOne(ctx, cl) })
-	} else {
-		err = probeOne(pctx, c.s.rdb)
-	}
+	})
 	var re redis.Error
 	switch {
 	case err == nil:
@@ -100,18 +151,33 @@ func (c *coherence) probe(ctx context.Context) (Coherence, error) {
 	return CoherenceAuto, err
 }
 
-// probeSharded tells whether pub/sub coherence should use sharded channels:
-// on a Cluster whose every master knows SPUBLISH (Redis 7 and later).
-func (c *coherence) probeSharded(ctx context.Context) (bool, error) {
-	cc, ok := c.s.rdb.(*redis.ClusterClient)
-	if !ok {
+// probeCluster tells whether a ClusterClient's servers run as a Cluster
+// (a ClusterClient made by NewFailoverClusterClient does not).
+func (c *coherence) probeCluster(ctx context.Context) (bool, error) {
+	if _, ok := c.s.rdb.(*redis.ClusterClient); !ok {
 		return false, nil
 	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	var on atomic.Bool
+	err := c.servers(pctx, func(ctx context.Context, cl redis.UniversalClient) error {
+		info, err := cl.Info(ctx, "cluster").Result()
+		if strings.Contains(info, "cluster_enabled:1") {
+			on.Store(true)
+		}
+		return err
+	})
+	return on.Load(), err
+}
+
+// probeSharded tells whether pub/sub coherence on a Cluster should use
+// sharded channels: when every master knows SPUBLISH (Redis 7 and later).
+func (c *coherence) probeSharded(ctx context.Context) (bool, error) {
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
 	var mu sync.Mutex
 	sharded := true
-	err := cc.ForEachMaster(pctx, func(ctx context.Context, cl *redis.Client) error {
+	err := c.servers(pctx, func(ctx context.Context, cl redis.UniversalClient) error {
 		info, err := cl.Do(ctx, "COMMAND", "INFO", "SPUBLISH").Slice()
 		if err != nil {
 			return err
@@ -157,11 +223,12 @@ func (c *coherence) connOptions(opt *redis.Options, onConnect func(context.Conte
 	return &o
 }
 
-// runTracking runs the invalidation connection of one master: every new
+// runTracking runs the invalidation connection of one server: every new
 // connection turns on broadcast tracking redirected to itself, then
-// subscribes to the invalidation channel (see runServer).
-func (c *coherence) runTracking(ctx context.Context, opt *redis.Options, follow *redis.Client, ready func()) {
-	c.runServer(ctx, opt, follow, func(ctx context.Context, cn *redis.Conn) error {
+// subscribes to the invalidation channel (see runServer). On a replica
+// Redis tracks the writes it applies from its master, as they apply.
+func (c *coherence) runTracking(ctx context.Context, opt *redis.Options, ready func()) {
+	c.runServer(ctx, opt, func(ctx context.Context, cn *redis.Conn) error {
 		id, err := cn.ClientID(ctx).Result()
 		if err != nil {
 			return err
@@ -174,75 +241,29 @@ func (c *coherence) runTracking(ctx context.Context, opt *redis.Options, follow 
 // its own whose every new connection runs setup (when not nil), then
 // subscribes to channel. ready is called once, after the connection has
 // counted itself down for the first time.
-//
-// follow, when not nil, is a Sentinel failover client. Its dialer finds
-// the master anew on every reconnect, but a master that is replaced while
-// it still answers (a manual failover; a master cut off from the
-// sentinels) keeps the connection, and it would hear nothing of the writes
-// on the new master. So every topologyEvery the connection compares the
-// run_id of its server with that of follow's, and reconnects (a loss: the
-// local tier is flushed) when they differ.
-func (c *coherence) runServer(ctx context.Context, opt *redis.Options, follow *redis.Client,
+func (c *coherence) runServer(ctx context.Context, opt *redis.Options,
 	setup func(context.Context, *redis.Conn) error, channel string, onMsg func(*redis.Message), ready func()) {
-	var on atomic.Pointer[string] // run_id of the connection's server
-	client := redis.NewClient(c.connOptions(opt, func(ctx context.Context, cn *redis.Conn) error {
-		if setup != nil {
-			if err := setup(ctx, cn); err != nil {
-				return err
-			}
-		}
-		if follow == nil {
-			return nil
-		}
-		info, err := cn.Info(ctx, "server").Result()
-		if err != nil {
-			return err
-		}
-		id := runID(info)
-		on.Store(&id)
-		return nil
-	}))
+	client := redis.NewClient(c.connOptions(opt, setup))
 	defer client.Close()
-	var cur atomic.Pointer[redis.PubSub]
-	if follow != nil {
-		done := make(chan struct{})
-		defer func() { <-done }()
-		go func() {
-			defer close(done)
-			for sleepCtx(ctx, topologyEvery) {
-				qctx, cancel := context.WithTimeout(ctx, time.Second)
-				info, err := follow.Info(qctx, "server").Result()
-				cancel()
-				if id := on.Load(); err == nil && id != nil && runID(info) != *id {
-					if ps := cur.Load(); ps != nil {
-						_ = ps.Close() // runConn counts the loss and redials through the sentinels
-					}
-				}
-			}
-		}()
-	}
 	c.runConn(ctx, func(ctx context.Context) *redis.PubSub {
-		ps := client.Subscribe(ctx, channel)
-		cur.Store(ps)
-		return ps
+		return client.Subscribe(ctx, channel)
 	}, 1, onMsg, ready)
 }
 
-// runID returns the run_id field of an INFO server reply.
-func runID(info string) string {
-	_, rest, _ := strings.Cut(info, "run_id:")
-	id, _, _ := strings.Cut(rest, "\r\n")
-	return id
-}
-
-// runSharded runs the sharded pub/sub connection of one Cluster master,
-// subscribed to the channels of the slots it serves: one SSUBSCRIBE each,
-// since the channels of one command must share a slot.
-func (c *coherence) runSharded(ctx context.Context, opt *redis.Options, slots []int, ready func()) {
-	client := redis.NewClient(c.connOptions(opt, nil))
+// runSharded runs a sharded pub/sub connection to one Cluster node,
+// subscribed to the channels of src's slots: one SSUBSCRIBE each, since
+// the channels of one command must share a slot. A connection for a slot
+// being imported sends ASKING first, without which the node would redirect
+// to the slot's owner.
+func (c *coherence) runSharded(ctx context.Context, opt *redis.Options, src source, ready func()) {
+	var setup func(context.Context, *redis.Conn) error
+	if src.importing {
+		setup = func(ctx context.Context, cn *redis.Conn) error { return cn.Do(ctx, "ASKING").Err() }
+	}
+	client := redis.NewClient(c.connOptions(opt, setup))
 	defer client.Close()
-	channels := make([]string, len(slots))
-	for i, slot := range slots {
+	channels := make([]string, len(src.slots))
+	for i, slot := range src.slots {
 		channels[i] = shardChannel(c.prefix, slot)
 	}
 	c.runConn(ctx, func(ctx context.Context) *redis.PubSub {
@@ -353,116 +374,6 @@ func (c *coherence) clearNamespace(ns string) {
 		c.s.local.DeleteFunc(func(k localKey, _ *entry) bool { return k.ns == id })
 	}
 	c.wakeAll()
-}
-
-// followCluster runs one invalidation connection per master with run, and
-// follows the masters as the topology changes; every change flushes (see
-// setDown). With bySlots, a master whose slots change gets a new
-// connection too (run is given the slots the master serves).
-func (c *coherence) followCluster(ctx context.Context, cc *redis.ClusterClient, bySlots bool,
-	run func(ctx context.Context, opt *redis.Options, slots []int, ready func())) {
-	type conn struct {
-		slots  []int
-		cancel context.CancelFunc
-		done   chan struct{}
-	}
-	conns := map[string]*conn{}
-	stop := func(addr string) {
-		conns[addr].cancel()
-		<-conns[addr].done
-		delete(conns, addr)
-	}
-	defer func() {
-		for addr := range conns {
-			stop(addr)
-		}
-	}()
-	// The Store counts as down while the connections change (as it does
-	// while undecided, from newCoherence): between stopping a connection
-	// and subscribing its successor, some slots may have no subscriber.
-	down := true
-	goDown := func() {
-		if !down {
-			down = true
-			c.resyncs.Add(1)
-			c.setDown(1)
-		}
-	}
-	for {
-		masters, tmpl, err := clusterMasters(ctx, cc)
-		if err == nil {
-			for addr, cn := range conns {
-				if slots, ok := masters[addr]; !ok || bySlots && !slices.Equal(slots, cn.slots) {
-					goDown()
-					stop(addr)
-				}
-			}
-			for addr, slots := range masters {
-				if _, ok := conns[addr]; ok {
-					continue
-				}
-				goDown()
-				o := *tmpl
-				o.Addr = addr
-				cctx, cancel := context.WithCancel(ctx)
-				cn := &conn{slots: slots, cancel: cancel, done: make(chan struct{})}
-				conns[addr] = cn
-				started := make(chan struct{})
-				go func() {
-					defer close(cn.done)
-					run(cctx, &o, slots, func() { close(started) })
-				}()
-				<-started // it counts itself down until subscribed
-			}
-			if down {
-				down = false
-				c.setDown(-1)
-			}
-		}
-		if !sleepCtx(ctx, topologyEvery) {
-			return
-		}
-	}
-}
-
-// clusterMasters maps the masters' addresses to the slots each serves, in
-// order (from CLUSTER SLOTS), and returns a node's options as a template
-// for new connections.
-func clusterMasters(ctx context.Context, cc *redis.ClusterClient) (map[string][]int, *redis.Options, error) {
-	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	//lint:ignore SA1019 CLUSTER SLOTS also works on Redis 6, which has CLIENT TRACKING but not CLUSTER SHARDS.
-	ranges, err := cc.ClusterSlots(qctx).Result()
-	if err != nil {
-		return nil, nil, err
-	}
-	masters := make(map[string][]int)
-	for _, r := range ranges {
-		if len(r.Nodes) == 0 {
-			continue
-		}
-		addr := r.Nodes[0].Addr
-		for slot := r.Start; slot <= r.End; slot++ {
-			masters[addr] = append(masters[addr], int(slot))
-		}
-	}
-	for _, slots := range masters {
-		slices.Sort(slots)
-	}
-	var mu sync.Mutex
-	var tmpl *redis.Options
-	err = cc.ForEachMaster(qctx, func(ctx context.Context, cl *redis.Client) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if tmpl == nil {
-			tmpl = cl.Options()
-		}
-		return nil
-	})
-	if err != nil || tmpl == nil {
-		return nil, nil, errors.Join(err, errors.New("no master to copy options from"))
-	}
-	return masters, tmpl, nil
 }
 
 // sleepCtx waits d or until ctx ends, reporting whether d passed.

@@ -12,7 +12,6 @@ package redistest
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -290,79 +289,6 @@ func freePort(cluster bool) (int, error) {
 		return port, nil
 	}
 	return 0, fmt.Errorf("no pair of free ports found")
-}
-
-// Cluster is a 3-master Redis Cluster with every slot assigned.
-type Cluster struct {
-	// Servers are the masters; Servers[i] serves slots i*16384/3 up to (i+1)*16384/3-1.
-	Servers []*Server
-}
-
-// Addrs returns the masters' addresses.
-func (c *Cluster) Addrs() []string {
-	addrs := make([]string, len(c.Servers))
-	for i, s := range c.Servers {
-		addrs[i] = s.Addr
-	}
-	return addrs
-}
-
-// Client returns a go-redis cluster client, closed in t.Cleanup.
-func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
-	t.Cleanup(func() { _ = cc.Close() })
-	return cc
-}
-
-// StartCluster starts a 3-master cluster and returns when every node reports
-// cluster_state:ok and knows all three masters.
-func StartCluster(t testing.TB) *Cluster {
-	t.Helper()
-	const n = 3
-	c := &Cluster{}
-	for range n {
-		c.Servers = append(c.Servers, start(t, true))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	clients := make([]*redis.Client, n)
-	for i, s := range c.Servers {
-		clients[i] = redis.NewClient(&redis.Options{Addr: s.Addr})
-		defer clients[i].Close()
-	}
-	for i, cl := range clients {
-		lo, hi := i*16384/n, (i+1)*16384/n-1
-		if err := cl.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", lo, hi).Err(); err != nil {
-			t.Fatalf("redistest: CLUSTER ADDSLOTSRANGE on %s: %v", c.Servers[i].Addr, err)
-		}
-		if i > 0 {
-			if err := cl.Do(ctx, "CLUSTER", "MEET", "127.0.0.1", c.Servers[0].Port).Err(); err != nil {
-				t.Fatalf("redistest: CLUSTER MEET: %v", err)
-			}
-		}
-	}
-	for _, cl := range clients {
-		if err := waitClusterOK(ctx, cl, n); err != nil {
-			t.Fatalf("redistest: cluster did not form: %v", err)
-		}
-	}
-	return c
-}
-
-func waitClusterOK(ctx context.Context, cl *redis.Client, masters int) error {
-	for {
-		info, err := cl.ClusterInfo(ctx).Result()
-		if err == nil && strings.Contains(info, "cluster_state:ok") &&
-			strings.Contains(info, "cluster_known_nodes:"+strconv.Itoa(masters)+"\r") &&
-			strings.Contains(info, "cluster_slots_ok:16384") {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: last CLUSTER INFO error %v, info %q: %w", cl.Options().Addr, err, info, ctx.Err())
-		case <-time.After(20 * time.Millisecond): // gossip has no completion signal
-		}
-	}
 }
 
 // Shared is a redis-server started on first use by Client, for Examples,
