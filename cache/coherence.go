@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Coherence selects how a Store keeps its local tier coherent with Redis.
@@ -97,6 +99,9 @@ type coherence struct {
 
 	lag  lagRecorder
 	topo *topology
+	// heard, set by tests, sees every message of every invalidation
+	// connection after it is handled, with the server's address.
+	heard atomic.Pointer[func(addr string, m *redis.Message)]
 
 	decided     chan struct{} // closed once mode is decided
 	decideOnce  sync.Once

@@ -76,7 +76,7 @@ func (c *coherence) supervise(ctx context.Context) {
 		if mode == CoherencePubSub && onCluster && !c.sharded.Load() {
 			// Redis 6: a Cluster forwards PUBLISH to every node, and any
 			// node will do.
-			c.runConn(ctx, func(ctx context.Context) *redis.PubSub {
+			c.runConn(ctx, "", func(ctx context.Context) *redis.PubSub {
 				return rdb.Subscribe(ctx, c.prefix+"invalidate")
 			}, 1, c.onPubSubMessage, func() { c.down.Add(-1) })
 			return
@@ -245,7 +245,7 @@ func (c *coherence) runServer(ctx context.Context, opt *redis.Options,
 	setup func(context.Context, *redis.Conn) error, channel string, onMsg func(*redis.Message), ready func()) {
 	client := redis.NewClient(c.connOptions(opt, setup))
 	defer client.Close()
-	c.runConn(ctx, func(ctx context.Context) *redis.PubSub {
+	c.runConn(ctx, opt.Addr, func(ctx context.Context) *redis.PubSub {
 		return client.Subscribe(ctx, channel)
 	}, 1, onMsg, ready)
 }
@@ -266,7 +266,7 @@ func (c *coherence) runSharded(ctx context.Context, opt *redis.Options, src sour
 	for i, slot := range src.slots {
 		channels[i] = shardChannel(c.prefix, slot)
 	}
-	c.runConn(ctx, func(ctx context.Context) *redis.PubSub {
+	c.runConn(ctx, opt.Addr, func(ctx context.Context) *redis.PubSub {
 		ps := client.SSubscribe(ctx)
 		for _, ch := range channels {
 			if ps.SSubscribe(ctx, ch) != nil {
@@ -282,7 +282,8 @@ func (c *coherence) runSharded(ctx context.Context, opt *redis.Options, src sour
 // otherwise; every loss of it flushes the local tier, and so does every
 // new subscription. The server dropping a channel (a slot that moved away
 // drops its sharded channels) counts as a loss.
-func (c *coherence) runConn(ctx context.Context, subscribe func(context.Context) *redis.PubSub, want int, onMsg func(*redis.Message), ready func()) {
+// addr names the server, for the heard hook of tests.
+func (c *coherence) runConn(ctx context.Context, addr string, subscribe func(context.Context) *redis.PubSub, want int, onMsg func(*redis.Message), ready func()) {
 	c.setDown(1)
 	ready()
 	up := false
@@ -322,6 +323,9 @@ func (c *coherence) runConn(ctx context.Context, subscribe func(context.Context)
 				}
 			case *redis.Message:
 				onMsg(m)
+				if h := c.heard.Load(); h != nil {
+					(*h)(addr, m)
+				}
 			}
 		}
 		stopClose()

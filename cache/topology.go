@@ -267,6 +267,7 @@ func (c *coherence) clusterLister(cc *redis.ClusterClient, sharded bool) lister 
 		var tmpl *redis.Options
 		var replies []string
 		var noCluster bool
+		var errs []error
 		err := cc.ForEachMaster(qctx, func(ctx context.Context, cl *redis.Client) error {
 			reply, err := cl.ClusterNodes(ctx).Result()
 			mu.Lock()
@@ -275,15 +276,23 @@ func (c *coherence) clusterLister(cc *redis.ClusterClient, sharded bool) lister 
 				tmpl = cl.Options()
 			}
 			var re redis.Error
-			if errors.As(err, &re) {
+			switch {
+			case errors.As(err, &re):
 				noCluster = true
-				return nil
+			case err != nil:
+				// A master that does not answer (killed, say) does not
+				// stop the listing: the others tell what became of it.
+				errs = append(errs, err)
+			default:
+				replies = append(replies, reply)
 			}
-			replies = append(replies, reply)
-			return err
+			return nil
 		})
 		if err == nil && tmpl == nil {
 			err = errors.New("no master to copy options from")
+		}
+		if err == nil && !noCluster && len(replies) == 0 {
+			err = errors.Join(append(errs, errors.New("no master answered CLUSTER NODES"))...)
 		}
 		if err != nil {
 			return nil, nil, err

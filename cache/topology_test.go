@@ -303,3 +303,63 @@ func TestCoherenceShardedMigration(t *testing.T) {
 	require.NoError(t, c1.Set(ctx, "k", "v3"))
 	eventually(t, func() bool { v, err := c2.Get(ctx, "k"); return err == nil && v == "v3" }, "a write after the move was never announced")
 }
+
+// TestCoherenceClusterFailover: a master replaced by its replica, by
+// CLUSTER FAILOVER (the old master stays, as a replica) or because it was
+// killed: the Store flushes, follows the new master, and sees the writes
+// made there.
+func TestCoherenceClusterFailover(t *testing.T) {
+	ctx := context.Background()
+	cl := redistest.StartClusterWith(t, redistest.ClusterConfig{Replicas: 1})
+	d := &deployment{name: "cluster", servers: cl.Servers, cluster: true}
+	s := coherentStore(t, cl.Client(t), CoherenceTracking)
+	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	// key(i) is a key of master i.
+	key := func(i int) string {
+		for j := 0; ; j++ {
+			if k := "k" + strconv.Itoa(j); d.serverOf(c.RedisKey(k)) == i {
+				return k
+			}
+		}
+	}
+	want := map[string]string{} // what Redis holds
+	cached := func(t *testing.T, k string) {
+		t.Helper()
+		eventually(t, func() bool { v, err := c.Get(ctx, k); return err == nil && v == want[k] && local(c, k) }, "%s=%s never cached", k, want[k])
+	}
+	for i := range d.servers {
+		require.NoError(t, c.Set(ctx, key(i), "v1"))
+		want[key(i)] = "v1"
+		cached(t, key(i))
+	}
+	failedOver := func(t *testing.T, i int, resyncs uint64) {
+		t.Helper()
+		newMaster := cl.Replicas[i][0]
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second) // a hang guard
+		defer cancel()
+		eventually(t, func() bool { return c.Stats().Resyncs > resyncs }, "the failover never flushed")
+		require.NoError(t, s.WaitCoherent(wctx))
+		foreign := newMaster.Client(t) // straight to the new master
+		for _, v := range []string{"v2", "v3"} {
+			require.NoError(t, foreign.Set(ctx, c.RedisKey(key(i)), envelope(t, v), time.Hour).Err())
+			want[key(i)] = v
+			cached(t, key(i)) // the write on the new master was seen
+		}
+		// The other masters' keys are read again and cached.
+		for j := range d.servers {
+			cached(t, key(j))
+		}
+	}
+	t.Run("Manual", func(t *testing.T) {
+		resyncs := c.Stats().Resyncs
+		cl.Failover(t, cl.Replicas[0][0])
+		failedOver(t, 0, resyncs)
+	})
+	t.Run("Kill", func(t *testing.T) {
+		resyncs := c.Stats().Resyncs
+		cl.Servers[1].Kill()
+		eventually(t, func() bool { return !c.Stats().Coherent && !local(c, key(1)) }, "the loss of a master went unnoticed")
+		cl.WaitPromoted(t, cl.Replicas[1][0])
+		failedOver(t, 1, resyncs)
+	})
+}
