@@ -53,6 +53,11 @@ func (c *coherence) supervise(ctx context.Context) {
 	// run is the connection of one source in the mode decided.
 	run := func(ctx context.Context, opt *redis.Options, src source, ready func()) {
 		switch {
+		case src.held:
+			c.setDown(1)
+			ready()
+			<-ctx.Done()
+			c.setDown(-1)
 		case mode == CoherenceTracking:
 			c.runTracking(ctx, opt, ready)
 		case c.sharded.Load():

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -30,11 +29,18 @@ type source struct {
 	// master importing slots[0] (one per slot: ASKING lets only the next
 	// command in). A write sent there by ASK announces itself there.
 	importing bool
+	// held marks a server that may answer reads yet hears none of the
+	// writes (an old master not yet demoted): its connection never comes
+	// up, and the Store stays down while it is listed.
+	held bool
 }
 
 func (s source) id() string {
-	if s.importing {
+	switch {
+	case s.importing:
 		return s.addr + " importing " + strconv.Itoa(s.slots[0])
+	case s.held:
+		return s.addr + " held"
 	}
 	return s.addr
 }
@@ -55,6 +61,8 @@ type topology struct {
 	// pending counts the unknown servers seen since the last listing;
 	// each holds the Store down (see unknownNode).
 	pending int32
+	// seen holds the addresses unknownNode was told of.
+	seen map[string]bool
 }
 
 func newTopology() *topology { return &topology{kick: make(chan struct{}, 1)} }
@@ -72,6 +80,10 @@ func (c *coherence) unknownNode(addr string) {
 	if !known {
 		t.pending++
 	}
+	if t.seen == nil {
+		t.seen = map[string]bool{}
+	}
+	t.seen[addr] = true
 	t.mu.Unlock()
 	if known {
 		return
@@ -187,6 +199,17 @@ func (t *topology) record(srcs []source, left []string) {
 	t.mu.Lock()
 	t.covered = m
 	t.mu.Unlock()
+}
+
+// dialed returns the addresses unknownNode was told of.
+func (t *topology) dialed() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.seen))
+	for a := range t.seen {
+		out = append(out, a)
+	}
+	return out
 }
 
 // readsReplicas reports whether a Cluster client may send reads to replicas.
@@ -413,27 +436,48 @@ func (c *coherence) ringLister(ring *redis.Ring) lister {
 }
 
 // failoverLister lists the servers of a Sentinel failover client's group:
-// the master and its connected replicas. A client made with ReplicaOnly
-// reads from the replicas, and the Store cannot tell one from a client
-// that does not: every replica is a source either way. The servers are
-// found through the client itself: ROLE, on a connection it dialed
-// through the sentinels, names the master (or, on a master, the replicas),
-// and the master's own ROLE the replicas. Connections to them are dialed
-// directly (a Dialer given in FailoverOptions is not used for them: the
-// client's own dialer asks the sentinels instead of dialing the address it
-// is given).
+// the master and its replicas. A client made with ReplicaOnly reads from
+// the replicas, and the Store cannot tell one from a client that does not:
+// every replica is a source either way. The servers are found through the
+// client itself and through ROLE: every server the client has dialed (the
+// sentinels chose it), and every server a ROLE reply names, is asked its
+// ROLE on each listing. The master is the one the replicas follow.
+//
+// Right after a failover the old master may still act as one for seconds,
+// with no replica and none of the writes, while the sentinels already list
+// it as a replica of the new master, so that a ReplicaOnly client may read
+// there: any master but the one the replicas follow is a held source,
+// which keeps the Store down until the sentinels have turned it into a
+// replica. Connections to the servers are dialed directly (a Dialer given
+// in FailoverOptions is not used for them: the client's own dialer asks
+// the sentinels instead of dialing the address it is given).
 func (c *coherence) failoverLister(ctx context.Context, cl *redis.Client) lister {
 	tmpl := *cl.Options()
 	tmpl.Dialer = nil
-	var probe atomic.Pointer[redis.Client] // a client of the current master
+	var mu sync.Mutex
+	probes := map[string]*redis.Client{} // every server known, by address
 	context.AfterFunc(ctx, func() {
-		if p := probe.Swap(nil); p != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		for a, p := range probes {
 			_ = p.Close()
+			delete(probes, a)
 		}
 	})
+	probe := func(addr string) *redis.Client {
+		p := probes[addr]
+		if p == nil && ctx.Err() == nil {
+			o := c.connOptions(&tmpl, nil)
+			o.Addr = addr
+			p = redis.NewClient(o)
+			probes[addr] = p
+		}
+		return p
+	}
 	return func(ctx context.Context) ([]source, *redis.Options, error) {
 		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
+		// An entry point: the server the client reaches now.
 		var role, info *redis.Cmd
 		_, err := cl.Pipelined(qctx, func(p redis.Pipeliner) error { // one connection: one server
 			role = p.Do(qctx, "ROLE")
@@ -443,46 +487,93 @@ func (c *coherence) failoverLister(ctx context.Context, cl *redis.Client) lister
 		if err != nil {
 			return nil, nil, err
 		}
-		masterAddr, replicas, err := parseRole(role.Val())
-		if err != nil {
-			return nil, nil, err
+		txt, _ := info.Text()
+		mu.Lock()
+		defer mu.Unlock()
+		if a := clientField(txt, "laddr"); a != "" {
+			probe(a)
 		}
-		if masterAddr == "" { // the client reached the master itself
-			txt, _ := info.Text()
-			masterAddr = clientField(txt, "laddr")
-			if masterAddr == "" {
-				return nil, nil, errors.New("CLIENT INFO names no local address")
-			}
-		} else {
-			p := probe.Load()
-			if p == nil || p.Options().Addr != masterAddr {
-				o := c.connOptions(&tmpl, nil)
-				o.Addr = masterAddr
-				np := redis.NewClient(o)
-				if old := probe.Swap(np); old != nil {
-					_ = old.Close()
+		if m, rs, err := parseRole(role.Val()); err == nil {
+			for _, a := range append(rs, m) {
+				if a != "" {
+					probe(a)
 				}
-				if ctx.Err() != nil { // closed while listing
-					_ = np.Close()
-					return nil, nil, ctx.Err()
+			}
+		}
+		for _, a := range c.topo.dialed() {
+			probe(a)
+		}
+		// Every known server's ROLE, following the names they give.
+		type node struct {
+			master   string // of a replica
+			replicas []string
+			isMaster bool
+		}
+		nodes := map[string]node{}
+		for {
+			var ask []string
+			for a := range probes {
+				if _, ok := nodes[a]; !ok {
+					ask = append(ask, a)
 				}
-				p = np
 			}
-			r, err := p.Do(qctx, "ROLE").Result()
-			if err != nil {
-				return nil, nil, err
+			if len(ask) == 0 {
+				break
 			}
-			var m string
-			if m, replicas, err = parseRole(r); err != nil {
-				return nil, nil, err
-			} else if m != "" {
-				return nil, nil, fmt.Errorf("%s, named master by a replica, is a replica of %s", masterAddr, m)
+			replies := make([]node, len(ask))
+			var wg sync.WaitGroup
+			for i, a := range ask {
+				p := probes[a]
+				wg.Go(func() {
+					rctx, cancel := context.WithTimeout(qctx, 500*time.Millisecond)
+					defer cancel()
+					r, err := p.Do(rctx, "ROLE").Result()
+					if m, rs, perr := parseRole(r); err == nil && perr == nil {
+						replies[i] = node{master: m, replicas: rs, isMaster: m == ""}
+					} // else unreachable: not a source
+				})
+			}
+			wg.Wait()
+			for i, a := range ask {
+				nodes[a] = replies[i]
+				for _, n := range append(replies[i].replicas, replies[i].master) {
+					if n != "" {
+						probe(n)
+					}
+				}
 			}
 		}
-		srcs := []source{{addr: masterAddr}}
-		for _, r := range replicas {
-			srcs = append(srcs, source{addr: r})
+		// The master: the one most replicas follow, else the only one.
+		votes := map[string]int{}
+		var masters []string
+		for a, n := range nodes {
+			if n.isMaster {
+				masters = append(masters, a)
+			} else if n.master != "" {
+				votes[n.master]++
+			}
 		}
+		slices.Sort(masters)
+		master := ""
+		for _, a := range masters {
+			if master == "" || votes[a] > votes[master] {
+				master = a
+			}
+		}
+		if master == "" {
+			return nil, nil, errors.New("no server of the group acts as master")
+		}
+		srcs := []source{{addr: master}}
+		for a, n := range nodes {
+			switch {
+			case a == master:
+			case n.master == master:
+				srcs = append(srcs, source{addr: a})
+			case n.isMaster || n.master != "":
+				srcs = append(srcs, source{addr: a, held: true})
+			}
+		}
+		slices.SortFunc(srcs, func(x, y source) int { return strings.Compare(x.addr, y.addr) })
 		c.topo.record(srcs, nil)
 		return srcs, &tmpl, nil
 	}

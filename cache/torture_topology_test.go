@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -421,5 +422,92 @@ func TestTopologyTortureCluster(t *testing.T) {
 			clusterSettle(t, foreign, dial)
 		},
 		markers: func(t *testing.T, c *Cache[string]) []string { return clusterMarkers(t, foreign, c) },
+	})
+}
+
+// TestTopologyTortureSentinel runs the torture on a master with two
+// replicas under a Sentinel, Stores reading from replicas (ReplicaOnly)
+// and from the master, while the replicas lag (paused) and the sentinel
+// fails the master over.
+func TestTopologyTortureSentinel(t *testing.T) {
+	ctx := context.Background()
+	master := redistest.Start(t)
+	r1, r2 := redistest.StartReplica(t, master), redistest.StartReplica(t, master)
+	servers := []*redistest.Server{master, r1, r2}
+	sentinel := redistest.StartSentinel(t, master, r1, r2)
+	client := func(replicaOnly bool) *redis.Client {
+		c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentinel.MasterName, SentinelAddrs: []string{sentinel.Addr}, ReplicaOnly: replicaOnly,
+			// A replica promoted keeps the connections dialed to it as a
+			// replica; short-lived ones are soon dialed to replicas again.
+			ConnMaxLifetime: 100 * time.Millisecond})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	stores := []*Store{
+		coherentStore(t, client(true), CoherenceTracking),
+		coherentStore(t, client(false), CoherenceTracking),
+		coherentStore(t, client(true), CoherenceTracking),
+	}
+	// role returns the master the sentinel names, and the servers that
+	// replicate (an old master is neither until the sentinel demotes it,
+	// seconds after a failover).
+	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel.Addr})
+	t.Cleanup(func() { _ = sc.Close() })
+	role := func() (m *redis.Client, replicas []*redis.Client) {
+		addr, err := sc.GetMasterAddrByName(ctx, sentinel.MasterName).Result()
+		require.NoError(t, err)
+		for _, s := range servers {
+			c := s.Client(t)
+			r, err := c.Do(ctx, "ROLE").Slice()
+			require.NoError(t, err)
+			switch {
+			case s.Addr == net.JoinHostPort(addr[0], addr[1]):
+				m = c
+			case r[0] == "slave":
+				replicas = append(replicas, c)
+			}
+		}
+		return m, replicas
+	}
+	pause := func(args ...any) {
+		_, replicas := role()
+		for _, r := range replicas {
+			require.NoError(t, r.Do(ctx, append([]any{"CLIENT"}, args...)...).Err())
+		}
+	}
+	dial := func(addr string) *redis.Client {
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	runTopologyTorture(t, topoTorture{
+		stores:  stores,
+		foreign: client(false),
+		lags:    true,
+		chaos: func(t *testing.T, c *Cache[string], writes func(int64)) {
+			for range 3 {
+				pause("PAUSE", "200", "WRITE")
+				writes(300)
+			}
+			require.NoError(t, sc.Failover(ctx, sentinel.MasterName).Err())
+			eventually(t, func() bool { m, _ := role(); return m != nil && m.Options().Addr != master.Addr }, "the sentinel never promoted a replica")
+			writes(300)
+			// The old master acts as one until the sentinel demotes it
+			// (about 10 s later): until then the Stores are held down.
+			m, _ := role()
+			for _, s := range stores {
+				require.Eventually(t, func() bool {
+					return slices.Contains(s.coh.topo.sources(), m.Options().Addr) && s.coh.down.Load() == 0
+				}, 30*time.Second, 5*time.Millisecond, "a Store never followed the failover")
+			}
+			pause("PAUSE", "3000", "WRITE")
+			writes(300)
+		},
+		settle: func(t *testing.T) {
+			pause("UNPAUSE")
+			m, _ := role()
+			settleMaster(t, m, dial)
+		},
+		markers: func(*testing.T, *Cache[string]) []string { return []string{"marker-0"} },
 	})
 }
