@@ -288,8 +288,9 @@ func (h probeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 }
 
 // TestClientTypes: NewStore takes a *redis.Ring like a *redis.Client or a
-// *redis.ClusterClient, and refuses a client of a type it does not know,
-// saying what to use. Fails before the Store accepted a Ring.
+// *redis.ClusterClient (without coherence, for now), and refuses a client
+// of a type it does not know, saying what to use. Fails before the Store
+// accepted a Ring.
 func TestClientTypes(t *testing.T) {
 	ctx := context.Background()
 	a, b := redistest.Start(t), redistest.Start(t)
@@ -304,6 +305,13 @@ func TestClientTypes(t *testing.T) {
 	n, err := ring.Exists(ctx, c.RedisKey("k")).Result()
 	require.NoError(t, err)
 	require.Equal(t, int64(1), n, "the entry is where the Ring looks for it")
+
+	for _, mode := range []Coherence{CoherenceAuto, CoherenceTracking, CoherencePubSub} {
+		refused, err := NewStore(ring, StoreOptions{Coherence: mode})
+		require.ErrorIs(t, err, ErrInvalidOptions, "coherence %v on a Ring", mode)
+		require.ErrorContains(t, err, "CoherenceNone")
+		require.Nil(t, refused)
+	}
 
 	refused, err := NewStore(wrappedClient{a.Client(t)}, StoreOptions{Coherence: CoherenceNone})
 	require.ErrorIs(t, err, ErrInvalidOptions)

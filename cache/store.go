@@ -80,6 +80,9 @@ type entry struct {
 // when rdb is nil. Other clients are refused with an error wrapping
 // ErrInvalidOptions. The Store does not own rdb: Close leaves it open.
 //
+// A Ring needs Coherence CoherenceNone for now (other modes are refused):
+// local copies are then bounded by LocalTTL and MaxStaleness only.
+//
 // On a Ring, every call goes to the shard the Ring maps its entry to at
 // the time of the call, on that shard's own client: hooks added to the
 // Ring itself do not see them (add them to the shards' clients, with
@@ -98,6 +101,12 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 	case *redis.ClusterClient:
 		topo = clusterSlots
 	case *redis.Ring:
+		// Until the invalidation streams follow a Ring's shards (the
+		// tracking connection would take the Ring for a *redis.Client and
+		// panic; pub/sub would hear one shard only).
+		if opts.Coherence != CoherenceNone {
+			return nil, fmt.Errorf("%w: a *redis.Ring needs StoreOptions.Coherence set to CoherenceNone for now: its shards have no invalidation streams yet", ErrInvalidOptions)
+		}
 		topo = ringShards
 	default:
 		return nil, fmt.Errorf("%w: client type %T is not supported: use a *redis.Client (standalone or Sentinel failover), a *redis.ClusterClient or a *redis.Ring", ErrInvalidOptions, rdb)
