@@ -217,7 +217,7 @@ func TestFirstWriteOneRoundTrip(t *testing.T) {
 			rdb, rt := b.client(t)
 			c := newCache(t, newStore(t, rdb, StoreOptions{}), Options[string]{})
 			nodes := int64(1)
-			if b.name == "cluster" {
+			if b.name != "single" {
 				nodes = 3
 			}
 			ks := map[string]string{}

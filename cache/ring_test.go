@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -51,11 +52,19 @@ func (r *ringServers) shardAddrs(at ...int) map[string]string {
 	return addrs
 }
 
-// ring returns a Ring over the servers at, closed in t.Cleanup; the
-// clients of its shards get hook unless it is nil.
+// ring returns a Ring over the servers at (see newTestRing).
 func (r *ringServers) ring(t *testing.T, hook redis.Hook, at ...int) *redis.Ring {
+	return newTestRing(t, r.shardAddrs(at...), hook)
+}
+
+// newTestRing returns a Ring over addrs (shard name to address), closed in
+// t.Cleanup, whose shards' clients get hook unless it is nil. Its heartbeat
+// is all but off: its PINGs would count as round trips, and no test here
+// marks a shard down.
+func newTestRing(t *testing.T, addrs map[string]string, hook redis.Hook) *redis.Ring {
 	ring := redis.NewRing(&redis.RingOptions{
-		Addrs: r.shardAddrs(at...),
+		Addrs:              addrs,
+		HeartbeatFrequency: time.Hour,
 		NewClient: func(o *redis.Options) *redis.Client {
 			c := redis.NewClient(o)
 			if hook != nil {
