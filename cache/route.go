@@ -38,6 +38,7 @@ type node struct {
 type batch struct {
 	node
 	groups [][]int
+	first  int // the number of groups in the batches before it
 	// alone: the one group goes as a command of its own, not in a
 	// pipeline. Not on Cluster, where a command sent alone would first
 	// make the ClusterClient fetch COMMAND, in a round trip of its own.
@@ -66,31 +67,44 @@ func (s *Store) route(ks []string) ([]batch, error) {
 		return nil, nil
 	}
 	switch s.topo {
+	case oneServer:
+		// One allocation for the batch, its group and the group's indexes
+		// while they fit: a single server's calls are the common case.
+		one := new(struct {
+			b [1]batch
+			g [1][]int
+			i [8]int
+		})
+		all := one.i[:0]
+		if len(ks) > len(one.i) {
+			all = make([]int, 0, len(ks))
+		}
+		for i := range ks {
+			all = append(all, i)
+		}
+		one.g[0] = all
+		one.b[0] = batch{node: node{c: s.rdb}, groups: one.g[:], alone: true}
+		return one.b[:], nil
 	case clusterSlots:
 		return []batch{{node: node{c: s.rdb}, groups: keys.GroupBySlot(ks)}}, nil
-	case ringShards:
-		var bs []batch
-		byClient := make(map[redis.Cmdable]int, 4) // shard client -> index in bs
-		for i, k := range ks {
-			n, err := s.nodeFor(k)
-			if err != nil {
-				return nil, err
-			}
-			b, ok := byClient[n.c]
-			if !ok {
-				b = len(bs)
-				byClient[n.c] = b
-				bs = append(bs, batch{node: n, groups: [][]int{nil}, alone: true})
-			}
-			bs[b].groups[0] = append(bs[b].groups[0], i)
+	}
+	// A Ring.
+	var bs []batch
+	byClient := make(map[redis.Cmdable]int, 4) // shard client -> index in bs
+	for i, k := range ks {
+		n, err := s.nodeFor(k)
+		if err != nil {
+			return nil, err
 		}
-		return bs, nil
+		b, ok := byClient[n.c]
+		if !ok {
+			b = len(bs)
+			byClient[n.c] = b
+			bs = append(bs, batch{node: n, groups: [][]int{nil}, first: b, alone: true})
+		}
+		bs[b].groups[0] = append(bs[b].groups[0], i)
 	}
-	all := make([]int, len(ks))
-	for i := range all {
-		all[i] = i
-	}
-	return []batch{{node: node{c: s.rdb}, groups: [][]int{all}, alone: true}}, nil
+	return bs, nil
 }
 
 // eachBatch calls fn with every batch and its index: in this goroutine when

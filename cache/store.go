@@ -445,18 +445,19 @@ func (s *Store) evalPerSlot(ctx context.Context, timeout time.Duration, sc *luaS
 	}
 	r, err := roundTrip(s, ctx, timeout, func(ctx context.Context) (calls, error) {
 		bs, err := s.route(ks)
-		if err != nil {
+		if err != nil || len(bs) == 0 {
 			return calls{}, err
 		}
-		var r calls
-		first := make([]int, len(bs)) // index in r.groups of each batch's first group
-		for bi, b := range bs {
-			first[bi] = len(r.groups)
-			r.groups = append(r.groups, b.groups...)
+		r := calls{groups: bs[0].groups}
+		if len(bs) > 1 {
+			r.groups = nil
+			for _, b := range bs {
+				r.groups = append(r.groups, b.groups...)
+			}
 		}
 		r.cmds = make([]*redis.Cmd, len(r.groups))
-		err = eachBatch(bs, func(bi int, b batch) error {
-			return s.evalBatch(ctx, b, sc, r.cmds[first[bi]:first[bi]+len(b.groups)], callArgs)
+		err = eachBatch(bs, func(_ int, b batch) error {
+			return s.evalBatch(ctx, b, sc, r.cmds[b.first:b.first+len(b.groups)], callArgs)
 		})
 		return r, err
 	})
