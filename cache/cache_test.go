@@ -22,8 +22,8 @@ type user struct {
 	Name string `json:"name"`
 }
 
-// TestSuite runs the cache's behaviour on a single server and on a 3-master
-// cluster.
+// TestSuite runs the cache's behaviour on a single server, on a 3-master
+// cluster and on a Ring of three servers.
 func TestSuite(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
@@ -119,7 +119,7 @@ func testBatch(t *testing.T, b backend) {
 	}
 	require.NoError(t, c.SetMany(ctx, items)) // loads the script on every node and the cluster's slot map
 	nodes := int64(1)
-	if b.name == "cluster" {
+	if b.name != "single" {
 		nodes = 3
 	}
 	require.Equal(t, nodes, rt.during(func() { require.NoError(t, c.SetMany(ctx, items)) }), "SetMany round trips")
@@ -387,7 +387,7 @@ func testGetManyOrLoad(t *testing.T, b backend) {
 	c2, err := New(newStore(t, rdb, StoreOptions{}), c.Namespace(), Options[string]{NegativeTTL: time.Minute})
 	require.NoError(t, err)
 	nodes := int64(1)
-	if b.name == "cluster" {
+	if b.name != "single" {
 		nodes = 3
 	}
 	require.LessOrEqual(t, rt.during(func() {
@@ -478,7 +478,7 @@ func testBadInput(t *testing.T, b backend) {
 	if b.name == "single" {
 		_, err = c.Get(ctx, "other")
 		require.ErrorIs(t, err, ErrNotFound, "nothing of a refused batch is written")
-	} // On Cluster a batch is atomic per hash slot, and "other" has a slot of its own.
+	} // On Cluster a batch is atomic per hash slot, and "other" has a slot of its own; on a Ring, per shard.
 
 	// Cancelled context: the context's error, nothing written.
 	cctx, cancel := context.WithCancel(ctx)
@@ -508,13 +508,17 @@ func testClear(t *testing.T, b backend) {
 	require.NoError(t, err)
 	require.Empty(t, got)
 	var left atomic.Int64
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		require.NoError(t, cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			ks, err := c.Keys(ctx, a.RedisKey("*")).Result() // KEYS in a test only, to check
-			left.Add(int64(len(ks)))
-			return err
-		}))
-	} else {
+	count := func(ctx context.Context, c *redis.Client) error {
+		ks, err := c.Keys(ctx, a.RedisKey("*")).Result() // KEYS in a test only, to check
+		left.Add(int64(len(ks)))
+		return err
+	}
+	switch rdb := rdb.(type) {
+	case *redis.ClusterClient:
+		require.NoError(t, rdb.ForEachMaster(ctx, count))
+	case *redis.Ring:
+		require.NoError(t, rdb.ForEachShard(ctx, count))
+	default:
 		ks, err := rdb.Keys(ctx, a.RedisKey("*")).Result()
 		require.NoError(t, err)
 		left.Store(int64(len(ks)))

@@ -217,7 +217,7 @@ func TestFirstWriteOneRoundTrip(t *testing.T) {
 			rdb, rt := b.client(t)
 			c := newCache(t, newStore(t, rdb, StoreOptions{}), Options[string]{})
 			nodes := int64(1)
-			if b.name == "cluster" {
+			if b.name != "single" {
 				nodes = 3
 			}
 			ks := map[string]string{}
@@ -287,14 +287,38 @@ func (h probeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	return next
 }
 
-// TestRingRefused: NewStore refuses a *redis.Ring, saying what to use,
-// instead of running in a half-mode whose batch writes land on one shard.
-func TestRingRefused(t *testing.T) {
+// TestClientTypes: NewStore takes a *redis.Ring like a *redis.Client or a
+// *redis.ClusterClient (without coherence, for now), and refuses a client
+// of a type it does not know, saying what to use. Fails before the Store
+// accepted a Ring.
+func TestClientTypes(t *testing.T) {
+	ctx := context.Background()
 	a, b := redistest.Start(t), redistest.Start(t)
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": a.Addr, "b": b.Addr}})
 	t.Cleanup(func() { _ = ring.Close() })
-	s, err := NewStore(ring, StoreOptions{})
+	s, err := NewStore(ring, StoreOptions{Coherence: CoherenceNone})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	c, err := New(s, uniqueNS(t), Options[string]{})
+	require.NoError(t, err)
+	require.NoError(t, c.Set(ctx, "k", "v"))
+	n, err := ring.Exists(ctx, c.RedisKey("k")).Result()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n, "the entry is where the Ring looks for it")
+
+	for _, mode := range []Coherence{CoherenceAuto, CoherenceTracking, CoherencePubSub} {
+		refused, err := NewStore(ring, StoreOptions{Coherence: mode})
+		require.ErrorIs(t, err, ErrInvalidOptions, "coherence %v on a Ring", mode)
+		require.ErrorContains(t, err, "CoherenceNone")
+		require.Nil(t, refused)
+	}
+
+	refused, err := NewStore(wrappedClient{a.Client(t)}, StoreOptions{Coherence: CoherenceNone})
 	require.ErrorIs(t, err, ErrInvalidOptions)
-	require.ErrorContains(t, err, "ClusterClient")
-	require.Nil(t, s)
+	require.ErrorContains(t, err, "wrappedClient")
+	require.ErrorContains(t, err, "*redis.Ring")
+	require.Nil(t, refused)
 }
+
+// wrappedClient is a client type the Store does not know.
+type wrappedClient struct{ *redis.Client }

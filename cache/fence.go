@@ -86,8 +86,11 @@ func (c *Cache[V]) readOrFence(ctx context.Context, key string, claim fence, ttl
 	}
 	var res []any
 	err = c.s.call(ctx, c.opts.Timeout, func(ctx context.Context) error {
-		var err error
-		res, err = c.s.runScript(ctx, c.s.rdb, fenceReadScript, []string{rkey, c.s.fenceKey(rkey)},
+		n, err := c.s.nodeFor(rkey)
+		if err != nil {
+			return err
+		}
+		res, err = c.s.runScript(ctx, n, fenceReadScript, []string{rkey, c.s.fenceKey(rkey)},
 			claim.field, claim.value, ttl.Milliseconds(), forced, codec.Version).Slice()
 		return err
 	})
@@ -103,38 +106,41 @@ func (c *Cache[V]) readOrFence(ctx context.Context, key string, claim fence, ttl
 }
 
 // takeTickets takes a ticket with token on the fences of keys, in one
-// round trip per node (one script call per hash slot).
+// round trip per node (one script call per hash slot on Cluster, per shard
+// on a Ring, where each fence goes to its entry's shard).
 func (c *Cache[V]) takeTickets(ctx context.Context, ks []string, token string) error {
+	rks := make([]string, len(ks))
 	fks := make([]string, len(ks))
 	for i, k := range ks {
-		fks[i] = c.s.fenceKey(c.prefix + k)
+		rks[i] = c.prefix + k
+		fks[i] = c.s.fenceKey(rks[i])
 	}
 	ttl := c.fenceTTL().Milliseconds()
 	return c.s.call(ctx, c.opts.Timeout, func(ctx context.Context) error {
-		if !c.s.cluster {
-			return c.s.runScript(ctx, c.s.rdb, fenceTicketsScript, fks, token, ttl).Err()
+		bs, err := c.s.route(rks)
+		if err != nil {
+			return err
 		}
-		groups := keys.GroupBySlot(fks)
-		marks := make([]func(), len(groups))
-		_, err := c.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for gi, g := range groups {
-				_, marks[gi] = c.s.queueScript(ctx, p, fenceTicketsScript, pick(fks, g), token, ttl)
-			}
-			return nil
+		return eachBatch(bs, func(_ int, b batch) error {
+			return c.s.evalBatch(ctx, b, fenceTicketsScript, make([]*redis.Cmd, len(b.groups)), func(g []int) ([]string, []any) {
+				return pick(fks, g), []any{token, ttl}
+			})
 		})
-		for _, m := range marks {
-			m()
-		}
-		return err
 	})
 }
 
 // releaseFence gives a claim back without writing, so that waiters on the
-// lease need not wait for its expiry. A failure is harmless: it expires.
+// lease need not wait for its expiry. The fence goes to its entry's node.
+// A failure is harmless: it expires.
 func (c *Cache[V]) releaseFence(ctx context.Context, key string, claim fence) {
-	fk := c.s.fenceKey(c.prefix + key)
+	rkey := c.prefix + key
+	fk := c.s.fenceKey(rkey)
 	_ = c.s.call(ctx, c.opts.Timeout, func(ctx context.Context) error {
-		return c.s.runScript(ctx, c.s.rdb, leaseReleaseScript, []string{fk}, claim.field, claim.value).Err()
+		n, err := c.s.nodeFor(rkey)
+		if err != nil {
+			return err
+		}
+		return c.s.runScript(ctx, n, leaseReleaseScript, []string{fk}, claim.field, claim.value).Err()
 	})
 }
 

@@ -21,10 +21,15 @@ type backend struct {
 	client func(t *testing.T) (redis.UniversalClient, *roundTrips)
 }
 
-// backends starts a single server and a 3-master cluster.
+// backends starts a single server, a 3-master cluster and three servers
+// for a Ring (whose Stores have no coherence: see newStore).
 func backends(t *testing.T) []backend {
 	single := redistest.Start(t)
 	cluster := redistest.StartCluster(t)
+	shards := map[string]string{}
+	for i, s := range redistest.StartMasters(t, 3) {
+		shards[ringShardName(i)] = s.Addr
+	}
 	return []backend{
 		{"single", func(t *testing.T) (redis.UniversalClient, *roundTrips) {
 			rt := &roundTrips{}
@@ -38,6 +43,10 @@ func backends(t *testing.T) []backend {
 			c.OnNewNode(func(n *redis.Client) { n.AddHook(rt) })
 			t.Cleanup(func() { _ = c.Close() })
 			return c, rt
+		}},
+		{"ring", func(t *testing.T) (redis.UniversalClient, *roundTrips) {
+			rt := &roundTrips{}
+			return newTestRing(t, shards, rt), rt
 		}},
 	}
 }

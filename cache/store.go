@@ -32,7 +32,7 @@ const entryOverhead = 128
 // between processes.
 type Store struct {
 	rdb          redis.UniversalClient
-	cluster      bool
+	topo         topology
 	boundCalls   bool // the client does not bound commands by their context: see roundTrip
 	prefixTagged bool // the prefix holds a hash tag: see fenceKey
 	opts         StoreOptions
@@ -76,30 +76,46 @@ type entry struct {
 }
 
 // NewStore returns a Store on rdb (a *redis.Client, standalone or Sentinel
-// failover, or a *redis.ClusterClient), or a local-only Store when rdb is
-// nil. Other clients, a *redis.Ring among them, are refused with an error
-// wrapping ErrInvalidOptions: a Ring spreads keys over shards by a hash of
-// its own, which the Store's multi-key scripts and its invalidation
-// connections do not follow. The Store does not own rdb: Close leaves it
-// open.
+// failover, a *redis.ClusterClient or a *redis.Ring), or a local-only Store
+// when rdb is nil. Other clients are refused with an error wrapping
+// ErrInvalidOptions. The Store does not own rdb: Close leaves it open.
+//
+// A Ring needs Coherence CoherenceNone for now (other modes are refused):
+// local copies are then bounded by LocalTTL and MaxStaleness only.
+//
+// On a Ring, every call goes to the shard the Ring maps its entry to at
+// the time of the call, on that shard's own client: hooks added to the
+// Ring itself do not see them (add them to the shards' clients, with
+// RingOptions.NewClient), and the Ring does not retry them. Keys that the
+// Ring maps elsewhere (shards added, removed or marked down) are misses
+// there, and what the old shard holds is served again, until its TTL, if
+// they map back to it.
 func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	var topo topology
 	switch rdb.(type) {
-	case nil, *redis.Client, *redis.ClusterClient:
+	case nil, *redis.Client:
+	case *redis.ClusterClient:
+		topo = clusterSlots
 	case *redis.Ring:
-		return nil, fmt.Errorf("%w: a *redis.Ring is not supported (its shards are not coherent with the local tier, and batch writes would land on one shard): use a *redis.ClusterClient, or one Store per shard's *redis.Client", ErrInvalidOptions)
+		// Until the invalidation streams follow a Ring's shards (the
+		// tracking connection would take the Ring for a *redis.Client and
+		// panic; pub/sub would hear one shard only).
+		if opts.Coherence != CoherenceNone {
+			return nil, fmt.Errorf("%w: a *redis.Ring needs StoreOptions.Coherence set to CoherenceNone for now: its shards have no invalidation streams yet", ErrInvalidOptions)
+		}
+		topo = ringShards
 	default:
-		return nil, fmt.Errorf("%w: client type %T is not supported: use a *redis.Client (standalone or Sentinel failover) or a *redis.ClusterClient", ErrInvalidOptions, rdb)
+		return nil, fmt.Errorf("%w: client type %T is not supported: use a *redis.Client (standalone or Sentinel failover), a *redis.ClusterClient or a *redis.Ring", ErrInvalidOptions, rdb)
 	}
 	tagged, valid := prefixHashTag(opts.Prefix)
 	if !valid {
 		return nil, fmt.Errorf("%w: Prefix %q has a '{' that starts no hash tag", ErrInvalidOptions, opts.Prefix)
 	}
-	s := &Store{rdb: rdb, opts: opts, prefixTagged: tagged, nsIDs: make(map[string][]uint32)}
-	_, s.cluster = rdb.(*redis.ClusterClient)
+	s := &Store{rdb: rdb, topo: topo, opts: opts, prefixTagged: tagged, nsIDs: make(map[string][]uint32)}
 	if rdb != nil {
 		enabled, _ := redisx.ContextTimeouts(rdb) // an unknown client is bounded by the Store
 		s.boundCalls = !enabled
@@ -174,13 +190,14 @@ func (s *Store) WaitCoherent(ctx context.Context) error {
 // hash slot slot announces them: "" when writes announce nothing (any mode
 // but pub/sub); SPUBLISH on a channel of the slot for sharded pub/sub on
 // Cluster, so that the message goes where the key lives, atomically with the
-// write; PUBLISH on "<prefix>invalidate" otherwise. On a single server the
-// slot does not matter.
+// write; PUBLISH on "<prefix>invalidate" otherwise, which on a Ring runs on
+// the keys' shard, for that shard's subscribers. On a single server or a
+// Ring the slot does not matter.
 func (s *Store) publishing(slot int) (cmd, channel string) {
 	switch {
 	case s.Coherence() != CoherencePubSub:
 		return "", ""
-	case s.coh.sharded.Load():
+	case s.topo == clusterSlots && s.coh.sharded.Load():
 		return "SPUBLISH", shardChannel(s.opts.Prefix, slot)
 	}
 	return "PUBLISH", s.opts.Prefix + "invalidate"
@@ -314,48 +331,69 @@ var errSkipped = errors.New("circuit breaker open")
 // get reads one key. A missing key is redis.Nil.
 func (s *Store) get(ctx context.Context, timeout time.Duration, key string) (string, error) {
 	val, err := roundTrip(s, ctx, timeout, func(ctx context.Context) (string, error) {
-		return s.rdb.Get(ctx, key).Result()
+		n, err := s.nodeFor(key)
+		if err != nil {
+			return "", err
+		}
+		return n.c.Get(ctx, key).Result()
 	})
 	return val, wrongType(err, key)
 }
 
 // mget reads keys in one round trip per node (one MGET per hash slot on
-// Cluster, pipelined). vals[i] is nil for a missing key or one holding
-// another type.
+// Cluster, pipelined; one per shard on a Ring). vals[i] is nil for a
+// missing key or one holding another type.
 func (s *Store) mget(ctx context.Context, timeout time.Duration, ks []string) ([]any, error) {
 	return roundTrip(s, ctx, timeout, func(ctx context.Context) ([]any, error) {
-		vals := make([]any, len(ks))
-		if !s.cluster {
-			res, err := s.rdb.MGet(ctx, ks...).Result()
-			copy(vals, res)
-			return vals, err
+		bs, err := s.route(ks)
+		if err != nil {
+			return nil, err
 		}
-		groups := keys.GroupBySlot(ks)
-		cmds := make([]*redis.SliceCmd, len(groups))
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for gi, g := range groups {
-				cmds[gi] = p.MGet(ctx, pick(ks, g)...)
+		vals := make([]any, len(ks))
+		err = eachBatch(bs, func(_ int, b batch) error {
+			if b.alone {
+				res, err := b.c.MGet(ctx, pick(ks, b.groups[0])...).Result()
+				place(vals, b.groups[0], res)
+				return err
+			}
+			cmds := make([]*redis.SliceCmd, len(b.groups))
+			_, err := b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for gi, g := range b.groups {
+					cmds[gi] = p.MGet(ctx, pick(ks, g)...)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for gi, g := range b.groups {
+				place(vals, g, cmds[gi].Val())
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		for gi, g := range groups {
-			for j, i := range g {
-				vals[i] = cmds[gi].Val()[j]
-			}
-		}
 		return vals, nil
 	})
+}
+
+// place puts the replies res of the keys at indexes g into vals.
+func place(vals []any, g []int, res []any) {
+	for j, i := range g {
+		if j < len(res) {
+			vals[i] = res[j]
+		}
+	}
 }
 
 // write stores envelopes with setScript, last writer wins, ending the
 // fences of the keys (args holds envelope and TTL in milliseconds for each
 // key, in turn): one script call on a single server, one per hash slot on
-// Cluster, in one round trip per node. A key holding another type fails its
-// whole call with ErrWrongType and nothing in it is written. In pub/sub
-// coherence the script also publishes the keys (see publishing).
+// Cluster, one per shard on a Ring, in one round trip per node. A key
+// holding another type fails its whole call with ErrWrongType and nothing
+// in that call is written. In pub/sub coherence the script also publishes
+// the keys (see publishing).
 func (s *Store) write(ctx context.Context, timeout time.Duration, ks []string, args []any) error {
 	_, _, err := s.evalPerSlot(ctx, timeout, setScript, ks, 2, args)
 	return err
@@ -383,25 +421,16 @@ func (s *Store) fill(ctx context.Context, timeout time.Duration, ks []string, ar
 }
 
 // evalPerSlot runs sc with the entries ks and their fences as keys: one
-// call on a single server, one per hash slot on Cluster, in one round trip
-// per node. Each call's arguments are the announcing command and channel
-// (see publishing), then stride values of args per key. It returns the
-// groups of key indexes and the call of each.
+// call on a single server, one per hash slot on Cluster, one per shard on
+// a Ring, in one round trip per node. Each call's arguments are the
+// announcing command and channel (see publishing), then stride values of
+// args per key. It returns the groups of key indexes and the call of each.
 func (s *Store) evalPerSlot(ctx context.Context, timeout time.Duration, sc *luaScript, ks []string, stride int, args []any) ([][]int, []*redis.Cmd, error) {
 	if err := s.awaitMode(ctx, timeout); err != nil {
 		return nil, nil, err
 	}
-	var groups [][]int
-	if s.cluster {
-		groups = keys.GroupBySlot(ks)
-	} else {
-		all := make([]int, len(ks))
-		for i := range all {
-			all[i] = i
-		}
-		groups = [][]int{all}
-	}
-	callArgs := func(gk []string, g []int) ([]string, []any) {
+	callArgs := func(g []int) ([]string, []any) {
+		gk := pick(ks, g)
 		cmd, channel := s.publishing(keys.Slot(gk[0]))
 		ga := make([]any, 2, stride*len(g)+2)
 		ga[0], ga[1] = cmd, channel
@@ -410,45 +439,32 @@ func (s *Store) evalPerSlot(ctx context.Context, timeout time.Duration, sc *luaS
 		}
 		return s.withFences(gk), ga
 	}
-	cmds, err := roundTrip(s, ctx, timeout, func(ctx context.Context) ([]*redis.Cmd, error) {
-		if !s.cluster {
-			k, a := callArgs(ks, groups[0])
-			cmd := s.runScript(ctx, s.rdb, sc, k, a...)
-			return []*redis.Cmd{cmd}, cmd.Err()
+	type calls struct {
+		groups [][]int
+		cmds   []*redis.Cmd
+	}
+	r, err := roundTrip(s, ctx, timeout, func(ctx context.Context) (calls, error) {
+		bs, err := s.route(ks)
+		if err != nil || len(bs) == 0 {
+			return calls{}, err
 		}
-		run := func(eval bool) ([]*redis.Cmd, error) {
-			cmds := make([]*redis.Cmd, len(groups))
-			marks := make([]func(), len(groups))
-			_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for gi, g := range groups {
-					k, a := callArgs(pick(ks, g), g)
-					if eval {
-						cmds[gi], marks[gi] = sc.Eval(ctx, p, k, a...), func() {}
-					} else {
-						cmds[gi], marks[gi] = s.queueScript(ctx, p, sc, k, a...)
-					}
-				}
-				return nil
-			})
-			for _, m := range marks {
-				m()
+		r := calls{groups: bs[0].groups}
+		if len(bs) > 1 {
+			r.groups = nil
+			for _, b := range bs {
+				r.groups = append(r.groups, b.groups...)
 			}
-			return cmds, err
 		}
-		cmds, err := run(false)
-		if err != nil && redis.HasErrorPrefix(firstErr(cmds, err), "NOSCRIPT") {
-			// A node that restarted or never saw the script: send it whole.
-			cmds, err = run(true)
-		}
-		if err != nil {
-			return cmds, firstErr(cmds, err)
-		}
-		return cmds, nil
+		r.cmds = make([]*redis.Cmd, len(r.groups))
+		err = eachBatch(bs, func(_ int, b batch) error {
+			return s.evalBatch(ctx, b, sc, r.cmds[b.first:b.first+len(b.groups)], callArgs)
+		})
+		return r, err
 	})
 	if err != nil && len(ks) > 0 {
 		return nil, nil, wrongType(err, ks[0])
 	}
-	return groups, cmds, err
+	return r.groups, r.cmds, err
 }
 
 // awaitMode waits, for at most timeout, until a write knows whether it
@@ -473,55 +489,83 @@ func (s *Store) withFences(rks []string) []string {
 }
 
 // del deletes keys and their fences (ending the loads in flight for them),
-// one DEL per hash slot on Cluster, and in pub/sub coherence publishes the
-// keys after their DEL on the same connection (see publishing), all in one
-// round trip per node.
+// one DEL per hash slot on Cluster and per shard on a Ring, and in pub/sub
+// coherence publishes the keys after their DEL on the same connection (see
+// publishing), all in one round trip per node.
 func (s *Store) del(ctx context.Context, timeout time.Duration, ks []string) error {
 	if err := s.awaitMode(ctx, timeout); err != nil {
 		return err
 	}
 	return s.call(ctx, timeout, func(ctx context.Context) error {
-		if cmd, _ := s.publishing(0); !s.cluster && cmd == "" {
-			return s.rdb.Del(ctx, s.withFences(ks)...).Err()
+		bs, err := s.route(ks)
+		if err != nil {
+			return err
 		}
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			one := func(gk []string) { // keys of one slot on Cluster
-				p.Del(ctx, s.withFences(gk)...)
-				if cmd, channel := s.publishing(keys.Slot(gk[0])); cmd != "" {
-					for _, k := range gk {
-						p.Do(ctx, cmd, channel, k)
+		return eachBatch(bs, func(_ int, b batch) error {
+			if cmd, _ := s.publishing(0); b.alone && cmd == "" {
+				return b.c.Del(ctx, s.withFences(pick(ks, b.groups[0]))...).Err()
+			}
+			_, err := b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, g := range b.groups { // keys of one slot on Cluster
+					gk := pick(ks, g)
+					p.Del(ctx, s.withFences(gk)...)
+					if cmd, channel := s.publishing(keys.Slot(gk[0])); cmd != "" {
+						for _, k := range gk {
+							p.Do(ctx, cmd, channel, k)
+						}
 					}
 				}
-			}
-			if !s.cluster {
-				one(ks)
 				return nil
-			}
-			for _, g := range keys.GroupBySlot(ks) {
-				one(pick(ks, g))
-			}
-			return nil
+			})
+			return err
 		})
-		return err
 	})
 }
 
-// publishClear tells pub/sub subscribers that namespace ns was cleared. Every
-// subscriber hears every slot's channel, so slot 0's will do.
+// publishClear tells pub/sub subscribers that namespace ns was cleared. On
+// Cluster every subscriber hears every slot's channel, so slot 0's will
+// do; on a Ring each shard has subscribers of its own, and all hear it.
 func (s *Store) publishClear(ctx context.Context, timeout time.Duration, ns string) error {
 	cmd, channel := s.publishing(0)
 	if cmd == "" {
 		return nil
 	}
 	return s.call(ctx, timeout, func(ctx context.Context) error {
-		return s.rdb.Do(ctx, cmd, channel, clearMessage+ns).Err()
+		return s.eachServer(ctx, func(ctx context.Context, c redis.UniversalClient) error {
+			return c.Do(ctx, cmd, channel, clearMessage+ns).Err()
+		})
 	})
 }
 
+// eachServer calls fn with the client of each shard of the Store's Ring
+// (the shards up), concurrently, or with the Store's client when it is no
+// Ring. A Ring whose every shard is down is an error, not a call made
+// nowhere.
+func (s *Store) eachServer(ctx context.Context, fn func(context.Context, redis.UniversalClient) error) error {
+	ring, ok := s.rdb.(*redis.Ring)
+	if !ok {
+		return fn(ctx, s.rdb)
+	}
+	var shards atomic.Int32
+	err := ring.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error {
+		shards.Add(1)
+		return fn(ctx, c)
+	})
+	if err == nil && shards.Load() == 0 {
+		err = errAllShardsDown
+	}
+	return err
+}
+
+// errAllShardsDown is what a call to every shard of a Ring returns when no
+// shard is up.
+var errAllShardsDown = errors.New("tiercache/cache: every shard of the ring is down")
+
 // scanDelete deletes every key matching pattern with SCAN and UNLINK, on
-// every master of a Cluster. It never uses KEYS or FLUSH*.
+// every master of a Cluster and every shard of a Ring (the shards up: keys
+// of a shard marked down are left). It never uses KEYS or FLUSH*.
 func (s *Store) scanDelete(ctx context.Context, timeout time.Duration, pattern string) error {
-	one := func(ctx context.Context, c redis.Cmdable) error {
+	one := func(ctx context.Context, c redis.UniversalClient) error {
 		var cursor uint64
 		for {
 			next, err := roundTrip(s, ctx, timeout, func(ctx context.Context) (uint64, error) {
@@ -549,7 +593,7 @@ func (s *Store) scanDelete(ctx context.Context, timeout time.Duration, pattern s
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
 		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return one(ctx, c) })
 	}
-	return one(ctx, s.rdb)
+	return s.eachServer(ctx, one)
 }
 
 // wrongType maps a WRONGTYPE reply to ErrWrongType. A reply's error code is
@@ -568,14 +612,6 @@ func firstErr(cmds []*redis.Cmd, fallback error) error {
 		}
 	}
 	return fallback
-}
-
-func pick(ks []string, idx []int) []string {
-	out := make([]string, len(idx))
-	for j, i := range idx {
-		out[j] = ks[i]
-	}
-	return out
 }
 
 // isAbsent reports whether err means the key has no entry.
