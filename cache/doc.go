@@ -3,7 +3,7 @@
 //
 // A Store is the process-wide part: one local tier (one budget in entries
 // and bytes for every namespace), one go-redis client (standalone,
-// Sentinel failover, Cluster, or a Ring without coherence for now), the
+// Sentinel failover, Cluster, or Ring), the
 // invalidation stream and a circuit breaker. Create one per process and Redis deployment with NewStore.
 // A Cache[V] is a typed namespace in a Store, created with New: its values
 // live under the Redis keys "<prefix><namespace>:<key>".

@@ -306,13 +306,6 @@ func TestClientTypes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(1), n, "the entry is where the Ring looks for it")
 
-	for _, mode := range []Coherence{CoherenceAuto, CoherenceTracking, CoherencePubSub} {
-		refused, err := NewStore(ring, StoreOptions{Coherence: mode})
-		require.ErrorIs(t, err, ErrInvalidOptions, "coherence %v on a Ring", mode)
-		require.ErrorContains(t, err, "CoherenceNone")
-		require.Nil(t, refused)
-	}
-
 	refused, err := NewStore(wrappedClient{a.Client(t)}, StoreOptions{Coherence: CoherenceNone})
 	require.ErrorIs(t, err, ErrInvalidOptions)
 	require.ErrorContains(t, err, "wrappedClient")

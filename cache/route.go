@@ -8,14 +8,14 @@ import (
 	"github.com/tiercache/tiercache/internal/keys"
 )
 
-// topology is how the Store's Redis spreads keys, and so how the keys of
+// layout is how the Store's Redis spreads keys, and so how the keys of
 // one call are split into commands.
-type topology uint8
+type layout uint8
 
 const (
 	// oneServer: a standalone server or a Sentinel failover master, which
 	// takes any keys in one command.
-	oneServer topology = iota
+	oneServer layout = iota
 	// clusterSlots: a Redis Cluster, which takes the keys of one hash slot
 	// in one command; the ClusterClient sends each to its slot's master.
 	clusterSlots
@@ -49,7 +49,7 @@ type batch struct {
 // Ring it asks the Ring at every call, so that a change of its shards
 // (SetAddrs, a shard marked down or up) is followed from the next call.
 func (s *Store) nodeFor(rkey string) (node, error) {
-	if s.topo != ringShards {
+	if s.layout != ringShards {
 		return node{c: s.rdb}, nil
 	}
 	c, err := s.rdb.(*redis.Ring).GetShardClientForKey(rkey)
@@ -66,7 +66,7 @@ func (s *Store) route(ks []string) ([]batch, error) {
 	if len(ks) == 0 {
 		return nil, nil
 	}
-	switch s.topo {
+	switch s.layout {
 	case oneServer:
 		// One allocation for the batch, its group and the group's indexes
 		// while they fit: a single server's calls are the common case.

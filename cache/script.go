@@ -53,7 +53,7 @@ type luaScript struct {
 // restarted) costs that one extra round trip once.
 func (s *Store) scriptLoaded(sc *luaScript, n node, key string) (bool, func()) {
 	addr := n.addr
-	switch s.topo {
+	switch s.layout {
 	case oneServer:
 		return s.loaded[sc.id].Load(), func() { s.loaded[sc.id].Store(true) }
 	case clusterSlots:

@@ -32,7 +32,7 @@ const entryOverhead = 128
 // between processes.
 type Store struct {
 	rdb          redis.UniversalClient
-	topo         topology
+	layout       layout
 	boundCalls   bool // the client does not bound commands by their context: see roundTrip
 	prefixTagged bool // the prefix holds a hash tag: see fenceKey
 	opts         StoreOptions
@@ -80,10 +80,10 @@ type entry struct {
 // when rdb is nil. Other clients are refused with an error wrapping
 // ErrInvalidOptions. The Store does not own rdb: Close leaves it open.
 //
-// A Ring needs Coherence CoherenceNone for now (other modes are refused):
-// local copies are then bounded by LocalTTL and MaxStaleness only.
-//
-// On a Ring, every call goes to the shard the Ring maps its entry to at
+// On a Ring every shard has its own invalidation connection, and a change
+// of the shards (SetAddrs) flushes the local tier once the Store sees it:
+// at once for a shard added (go-redis makes it a client), within a second
+// for one removed. Every call goes to the shard the Ring maps its entry to at
 // the time of the call, on that shard's own client: hooks added to the
 // Ring itself do not see them (add them to the shards' clients, with
 // RingOptions.NewClient), and the Ring does not retry them. Keys that the
@@ -95,19 +95,13 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	var topo topology
+	var lay layout
 	switch rdb.(type) {
 	case nil, *redis.Client:
 	case *redis.ClusterClient:
-		topo = clusterSlots
+		lay = clusterSlots
 	case *redis.Ring:
-		// Until the invalidation streams follow a Ring's shards (the
-		// tracking connection would take the Ring for a *redis.Client and
-		// panic; pub/sub would hear one shard only).
-		if opts.Coherence != CoherenceNone {
-			return nil, fmt.Errorf("%w: a *redis.Ring needs StoreOptions.Coherence set to CoherenceNone for now: its shards have no invalidation streams yet", ErrInvalidOptions)
-		}
-		topo = ringShards
+		lay = ringShards
 	default:
 		return nil, fmt.Errorf("%w: client type %T is not supported: use a *redis.Client (standalone or Sentinel failover), a *redis.ClusterClient or a *redis.Ring", ErrInvalidOptions, rdb)
 	}
@@ -115,7 +109,7 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 	if !valid {
 		return nil, fmt.Errorf("%w: Prefix %q has a '{' that starts no hash tag", ErrInvalidOptions, opts.Prefix)
 	}
-	s := &Store{rdb: rdb, topo: topo, opts: opts, prefixTagged: tagged, nsIDs: make(map[string][]uint32)}
+	s := &Store{rdb: rdb, layout: lay, opts: opts, prefixTagged: tagged, nsIDs: make(map[string][]uint32)}
 	if rdb != nil {
 		enabled, _ := redisx.ContextTimeouts(rdb) // an unknown client is bounded by the Store
 		s.boundCalls = !enabled
@@ -197,7 +191,7 @@ func (s *Store) publishing(slot int) (cmd, channel string) {
 	switch {
 	case s.Coherence() != CoherencePubSub:
 		return "", ""
-	case s.topo == clusterSlots && s.coh.sharded.Load():
+	case s.layout == clusterSlots && s.coh.sharded.Load():
 		return "SPUBLISH", shardChannel(s.opts.Prefix, slot)
 	}
 	return "PUBLISH", s.opts.Prefix + "invalidate"

@@ -511,3 +511,119 @@ func TestTopologyTortureSentinel(t *testing.T) {
 		markers: func(*testing.T, *Cache[string]) []string { return []string{"marker-0"} },
 	})
 }
+
+// TestCoherenceRing: on a Ring every shard has its own invalidation
+// stream: a foreign write on any shard reaches the Store (tracking), a
+// tiercache write reaches another Store (pub/sub), and a shard added or
+// removed is followed.
+func TestCoherenceRing(t *testing.T) {
+	ctx := context.Background()
+	r := startRingServers(t, 4)
+	t.Run("Tracking", func(t *testing.T) {
+		ring := r.ring(t, nil, 0, 1, 2)
+		s := coherentStore(t, ring, CoherenceAuto)
+		require.Equal(t, CoherenceTracking, s.Coherence())
+		c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+		foreign := r.ring(t, nil, 0, 1, 2)
+		check := func(n int) {
+			t.Helper()
+			shards := map[string]bool{}
+			for i := 0; len(shards) < n; i++ {
+				k := fmt.Sprint("k", i)
+				shards[shardOf(t, ring, c.RedisKey(k))] = true
+				require.NoError(t, c.Set(ctx, k, "v1"))
+				eventually(t, func() bool { v, err := c.Get(ctx, k); return err == nil && v == "v1" && local(c, k) }, "never cached")
+				require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "v2"), time.Hour).Err())
+				eventually(t, func() bool { v, err := c.Get(ctx, k); return err == nil && v == "v2" }, "a foreign write on shard %s was not seen", shardOf(t, ring, c.RedisKey(k)))
+			}
+		}
+		check(3)
+		require.ElementsMatch(t, r.addrs(0, 1, 2), s.coh.topo.sources())
+
+		resyncs := c.Stats().Resyncs
+		ring.SetAddrs(r.shardAddrs(0, 1, 2, 3))
+		foreign.SetAddrs(r.shardAddrs(0, 1, 2, 3))
+		eventually(t, func() bool { return c.Stats().Resyncs > resyncs }, "the shard added was not followed")
+		require.NoError(t, s.WaitCoherent(ctx))
+		require.ElementsMatch(t, r.addrs(0, 1, 2, 3), s.coh.topo.sources())
+		check(4)
+
+		resyncs = c.Stats().Resyncs
+		ring.SetAddrs(r.shardAddrs(1, 2, 3))
+		foreign.SetAddrs(r.shardAddrs(1, 2, 3))
+		eventually(t, func() bool { return c.Stats().Resyncs > resyncs }, "the shard removed was not followed")
+		require.NoError(t, s.WaitCoherent(ctx))
+		require.ElementsMatch(t, r.addrs(1, 2, 3), s.coh.topo.sources())
+		check(3)
+	})
+	t.Run("PubSub", func(t *testing.T) {
+		s1 := coherentStore(t, r.ring(t, nil, 0, 1, 2), CoherencePubSub)
+		s2 := coherentStore(t, r.ring(t, nil, 0, 1, 2), CoherencePubSub)
+		c1 := newCache(t, s1, Options[string]{LocalTTL: time.Hour})
+		c2, err := New(s2, c1.Namespace(), Options[string]{LocalTTL: time.Hour})
+		require.NoError(t, err)
+		for i := range 12 { // on every shard
+			k := fmt.Sprint("k", i)
+			require.NoError(t, c1.Set(ctx, k, "v1"))
+			eventually(t, func() bool { v, err := c2.Get(ctx, k); return err == nil && v == "v1" && local(c2, k) }, "never cached")
+			require.NoError(t, c1.Set(ctx, k, "v2"))
+			eventually(t, func() bool { v, err := c2.Get(ctx, k); return err == nil && v == "v2" }, "a write was not announced")
+		}
+		require.NoError(t, c1.Clear(ctx))
+		eventually(t, func() bool { return c2.LocalLen() == 0 }, "Clear was not announced")
+	})
+}
+
+// addrs returns the addresses of the servers at.
+func (r *ringServers) addrs(at ...int) []string {
+	var out []string
+	for _, i := range at {
+		out = append(out, r.srvs[i].Addr)
+	}
+	return out
+}
+
+// TestTopologyTortureRing runs the torture on a 3-shard Ring while a
+// fourth shard is added and one of the first removed, on every Ring
+// client at once.
+func TestTopologyTortureRing(t *testing.T) {
+	r := startRingServers(t, 4)
+	var rings []*redis.Ring
+	var stores []*Store
+	for range 3 {
+		ring := r.ring(t, nil, 0, 1, 2)
+		rings = append(rings, ring)
+		stores = append(stores, coherentStore(t, ring, CoherenceTracking))
+	}
+	foreign := r.ring(t, nil, 0, 1, 2)
+	rings = append(rings, foreign)
+	reshard := func(at ...int) {
+		for _, ring := range rings {
+			ring.SetAddrs(r.shardAddrs(at...))
+		}
+	}
+	runTopologyTorture(t, topoTorture{
+		stores:  stores,
+		foreign: foreign,
+		chaos: func(t *testing.T, c *Cache[string], writes func(int64)) {
+			writes(2000)
+			reshard(0, 1, 2, 3)
+			writes(2000)
+			reshard(1, 2, 3)
+			writes(2000)
+		},
+		settle: func(*testing.T) {},
+		markers: func(t *testing.T, c *Cache[string]) []string {
+			seen := map[string]bool{}
+			var out []string
+			for i := 0; len(seen) < 3; i++ {
+				k := "marker-" + strconv.Itoa(i)
+				if a := shardOf(t, foreign, c.RedisKey(k)); !seen[a] {
+					seen[a] = true
+					out = append(out, k)
+				}
+			}
+			return out
+		},
+	})
+}
