@@ -39,6 +39,14 @@ func (c *coherence) supervise(ctx context.Context) {
 			return
 		}
 	}
+	if cc, ok := c.s.rdb.(*redis.ClusterClient); ok && mode == CoherencePubSub && c.sharded.Load() {
+		// Before the mode is known to writes: none may miss the hook.
+		cc.OnNewNode(func(cl *redis.Client) { cl.AddHook(askWatch{}) })
+		_ = cc.ForEachShard(ctx, func(_ context.Context, cl *redis.Client) error {
+			cl.AddHook(askWatch{})
+			return nil
+		})
+	}
 	c.setMode(mode)
 	how := mode.String()
 	if c.sharded.Load() {

@@ -437,7 +437,8 @@ func (s *Store) evalPerSlot(ctx context.Context, timeout time.Duration, sc *luaS
 		groups [][]int
 		cmds   []*redis.Cmd
 	}
-	r, err := roundTrip(s, ctx, timeout, func(ctx context.Context) (calls, error) {
+	actx, asked := s.watchAsks(ctx)
+	r, err := roundTrip(s, actx, timeout, func(ctx context.Context) (calls, error) {
 		bs, err := s.route(ks)
 		if err != nil || len(bs) == 0 {
 			return calls{}, err
@@ -457,6 +458,9 @@ func (s *Store) evalPerSlot(ctx context.Context, timeout time.Duration, sc *luaS
 	})
 	if err != nil && len(ks) > 0 {
 		return nil, nil, wrongType(err, ks[0])
+	}
+	if asked != nil && asked.Load() {
+		err = s.reannounce(ctx, timeout, ks)
 	}
 	return r.groups, r.cmds, err
 }

@@ -282,11 +282,19 @@ func TestCoherenceShardedMigration(t *testing.T) {
 	// A load's fence, as GetOrLoad leaves while its loader runs.
 	require.NoError(t, foreign.Set(ctx, s1.fenceKey(c1.RedisKey("k")), "a load in flight", time.Hour).Err())
 	slot := keys.Slot(c1.RedisKey("k"))
-	to := (d.serverOf(c1.RedisKey("k")) + 1) % 3
+	from := d.serverOf(c1.RedisKey("k"))
+	to := (from + 1) % 3
+	// A subscriber on the slot's owner only: the write runs on the
+	// importing master, and publishes there; the writer must announce it
+	// on the owner too, for the Stores that have not seen the move yet.
+	channel := shardChannel(s1.opts.Prefix, slot)
+	owner := d.servers[from].Client(t).SSubscribe(ctx, channel)
+	t.Cleanup(func() { _ = owner.Close() })
+	_, err := owner.Receive(ctx)
+	require.NoError(t, err)
 	m := startMigration(t, d, slot, to)
 	// Both Stores subscribe to the slot's channel on the importing master
 	// too (and flush as they do: the move changed what they listen to).
-	channel := shardChannel(s1.opts.Prefix, slot)
 	importing := d.servers[to].Client(t)
 	eventually(t, func() bool {
 		n, err := importing.PubSubShardNumSub(ctx, channel).Result()
@@ -296,6 +304,11 @@ func TestCoherenceShardedMigration(t *testing.T) {
 	eventually(t, func() bool { v, err := c2.Get(ctx, "k"); return err == nil && v == "v1" && local(c2, "k") }, "never cached during the move")
 	resyncs := c2.Stats().Resyncs
 	require.NoError(t, c1.Set(ctx, "k", "v2")) // by ASK, on the importing master
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	msg, err := owner.ReceiveMessage(rctx)
+	require.NoError(t, err, "the write was not announced on the slot's owner")
+	require.Equal(t, c1.RedisKey("k"), msg.Payload)
 	eventually(t, func() bool { v, err := c2.Get(ctx, "k"); return err == nil && v == "v2" }, "a write on the importing master was never announced")
 	require.Equal(t, resyncs, c2.Stats().Resyncs, "a flush, not the announcement, dropped the old value")
 	eventually(t, func() bool { v, err := c2.Get(ctx, "k"); return err == nil && v == "v2" && local(c2, "k") }, "never cached")
