@@ -18,10 +18,13 @@ const (
 	// CoherenceAuto uses CoherenceTracking where the server accepts CLIENT
 	// TRACKING, else CoherencePubSub. The default.
 	CoherenceAuto Coherence = iota
-	// CoherenceTracking: one connection per Redis master runs CLIENT
-	// TRACKING in broadcast mode over the Store's prefix and receives the
-	// keys of every write under it, by any client (other languages,
-	// redis-cli, expiry, eviction).
+	// CoherenceTracking: one connection per Redis server that may answer
+	// the Store's reads (every master of a Cluster, its replicas too when
+	// the client reads from them; the master and replicas of a Sentinel
+	// group; every shard of a Ring) runs CLIENT TRACKING in broadcast mode
+	// over the Store's prefix and receives the keys of every write under
+	// it, by any client (other languages, redis-cli, expiry, eviction). A
+	// replica reports a write when it applies it.
 	CoherenceTracking
 	// CoherencePubSub: every write made through tiercache publishes its keys
 	// on "<prefix>invalidate", and every Store subscribes. On a Redis 7
@@ -30,8 +33,11 @@ const (
 	// call as the write, and every Store holds one connection per master
 	// subscribed (SSUBSCRIBE) to the channels of that master's slots: 16384
 	// channels in all, a few megabytes of server memory per Store (see the
-	// README). Writes by other clients are not seen: their effect on
-	// local copies is bounded only by the local TTL and MaxStaleness.
+	// README). On a Cluster whose replicas serve the Store's reads, pub/sub
+	// cannot be coherent (the messages reach replicas before the writes
+	// do): the local tier stays off. Writes by other clients are not seen:
+	// their effect on local copies is bounded only by the local TTL and
+	// MaxStaleness.
 	CoherencePubSub
 	// CoherenceNone: local copies are bounded by the local TTL and
 	// MaxStaleness only.
@@ -59,7 +65,7 @@ const (
 	// healthEvery is how long an invalidation connection may stay silent
 	// before it is pinged; a second silence marks it down.
 	healthEvery = time.Second
-	// topologyEvery is how often a Cluster's masters are listed.
+	// topologyEvery is how often the servers to follow are listed.
 	topologyEvery = time.Second
 	// invalidateChannel is the channel CLIENT TRACKING redirects to.
 	invalidateChannel = "__redis__:invalidate"

@@ -99,23 +99,35 @@ func TestCoherenceReplicaReads(t *testing.T) {
 				staleReplicaRead(t, c, cl.Client(t), synced, setLag(lagged), setLag(0))
 			})
 		}
+		t.Run("PubSub", func(t *testing.T) { pubSubReplicaReads(t, cl) })
 	})
-	t.Run("SentinelReplicaOnly", func(t *testing.T) {
+	t.Run("Sentinel", func(t *testing.T) {
 		master := redistest.Start(t)
 		replica := redistest.StartReplica(t, master)
 		sentinel := redistest.StartSentinel(t, master, replica)
-		rdb := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentinel.MasterName, SentinelAddrs: []string{sentinel.Addr}, ReplicaOnly: true})
-		t.Cleanup(func() { _ = rdb.Close() })
-		s := coherentStore(t, rdb, CoherenceTracking)
-		c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
 		rc := replica.Client(t)
 		mc := master.Client(t)
-		staleReplicaRead(t, c, mc, func() { requireWait(t, mc, "sync") }, func() {
-			// The replica stops applying its master's stream, and still
-			// answers reads.
-			require.NoError(t, rc.Do(context.Background(), "CLIENT", "PAUSE", lagged.Milliseconds(), "WRITE").Err())
-		}, func() {
-			require.NoError(t, rc.Do(context.Background(), "CLIENT", "UNPAUSE").Err())
+		synced := func() { requireWait(t, mc, "sync") }
+		// The replica stops applying its master's stream, and still
+		// answers reads.
+		pause := func() { require.NoError(t, rc.Do(context.Background(), "CLIENT", "PAUSE", lagged.Milliseconds(), "WRITE").Err()) }
+		unpause := func() { require.NoError(t, rc.Do(context.Background(), "CLIENT", "UNPAUSE").Err()) }
+		fo := &redis.FailoverOptions{MasterName: sentinel.MasterName, SentinelAddrs: []string{sentinel.Addr}}
+		t.Run("ReplicaOnly", func(t *testing.T) {
+			o := *fo
+			o.ReplicaOnly = true
+			rdb := redis.NewFailoverClient(&o)
+			t.Cleanup(func() { _ = rdb.Close() })
+			c := newCache(t, coherentStore(t, rdb, CoherenceTracking), Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+			staleReplicaRead(t, c, mc, synced, pause, unpause)
+		})
+		t.Run("RouteRandomly", func(t *testing.T) { // a ClusterClient over a Sentinel group
+			o := *fo
+			o.RouteRandomly = true
+			rdb := redis.NewFailoverClusterClient(&o)
+			t.Cleanup(func() { _ = rdb.Close() })
+			c := newCache(t, coherentStore(t, rdb, CoherenceTracking), Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+			staleReplicaReadRandom(t, c, mc, synced, pause, unpause)
 		})
 	})
 }
@@ -375,4 +387,31 @@ func TestCoherenceClusterFailover(t *testing.T) {
 		cl.WaitPromoted(t, cl.Replicas[1][0])
 		failedOver(t, 1, resyncs)
 	})
+}
+
+// pubSubReplicaReads: pub/sub cannot cover reads from a Cluster's
+// replicas (messages reach them over the bus, before the writes): the
+// Store says it is not coherent and keeps nothing.
+func pubSubReplicaReads(t *testing.T, cl *redistest.Cluster) {
+	ctx := context.Background()
+	o := cl.Options()
+	o.ReadOnly = true
+	rdb := redis.NewClusterClient(o)
+	t.Cleanup(func() { _ = rdb.Close() })
+	s, err := NewStore(rdb, StoreOptions{Coherence: CoherencePubSub})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	c := newCache(t, s, Options[string]{LocalTTL: time.Hour})
+	eventually(t, func() bool { return s.Coherence() == CoherencePubSub }, "the mode was never decided")
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	require.ErrorIs(t, s.WaitCoherent(wctx), context.DeadlineExceeded)
+	require.NoError(t, c.Set(ctx, "k", "v"))
+	for range 3 {
+		v, err := c.Get(ctx, "k")
+		require.NoError(t, err)
+		require.Equal(t, "v", v)
+	}
+	require.False(t, local(c, "k"), "kept a value read from a replica")
+	require.False(t, c.Stats().Coherent)
 }
