@@ -110,7 +110,9 @@ func TestCoherenceReplicaReads(t *testing.T) {
 		synced := func() { requireWait(t, mc, "sync") }
 		// The replica stops applying its master's stream, and still
 		// answers reads.
-		pause := func() { require.NoError(t, rc.Do(context.Background(), "CLIENT", "PAUSE", lagged.Milliseconds(), "WRITE").Err()) }
+		pause := func() {
+			require.NoError(t, rc.Do(context.Background(), "CLIENT", "PAUSE", lagged.Milliseconds(), "WRITE").Err())
+		}
 		unpause := func() { require.NoError(t, rc.Do(context.Background(), "CLIENT", "UNPAUSE").Err()) }
 		fo := &redis.FailoverOptions{MasterName: sentinel.MasterName, SentinelAddrs: []string{sentinel.Addr}}
 		t.Run("ReplicaOnly", func(t *testing.T) {
