@@ -140,14 +140,14 @@ func redisCLI(t *testing.T) string {
 	return cli
 }
 
-// sentinels returns one key of namespace c per server, to drain the
+// markers returns one key of namespace c per server, to drain the
 // invalidation streams: a stream has delivered everything written before a
-// sentinel write once the sentinel's invalidation has arrived.
-func (d deployment) sentinels(c *Cache[string]) []string {
+// marker's write once the marker's invalidation has arrived.
+func (d deployment) markers(c *Cache[string]) []string {
 	out := make([]string, len(d.servers))
 	left := len(d.servers)
 	for i := 0; left > 0; i++ {
-		k := "sentinel-" + strconv.Itoa(i)
+		k := "marker-" + strconv.Itoa(i)
 		if j := d.serverOf(c.RedisKey(k)); out[j] == "" {
 			out[j] = k
 			left--
@@ -169,22 +169,4 @@ func envelope(t testing.TB, v string) []byte {
 func local[V any](c *Cache[V], key string) bool {
 	_, ok := c.localGet(key)
 	return ok
-}
-
-// drain waits until every Store's invalidation streams have delivered all
-// writes made before the call.
-func drain(t *testing.T, d deployment, foreign redis.UniversalClient, caches ...*Cache[string]) {
-	t.Helper()
-	ctx := context.Background()
-	for _, k := range d.sentinels(caches[0]) {
-		for _, c := range caches {
-			require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "before"), time.Hour).Err())
-			eventually(t, func() bool {
-				v, err := c.Get(ctx, k)
-				return err == nil && v == "before" && local(c, k)
-			}, "sentinel %s never cached", k)
-			require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "after"), time.Hour).Err())
-			eventually(t, func() bool { return !local(c, k) }, "sentinel %s never invalidated", k)
-		}
-	}
 }

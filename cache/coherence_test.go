@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -74,87 +70,19 @@ func testForeignWrites(t *testing.T, d deployment) {
 
 // testTorture: writers through tiercache and foreign writers race readers
 // in three Stores; once the writers stop and the streams are drained, every
-// Store answers every key as Redis does.
+// Store answers every key as Redis does (see runTopologyTorture).
 func testTorture(t *testing.T, d deployment) {
-	ctx := context.Background()
-	ns := uniqueNS(t)
-	var caches []*Cache[string]
+	var stores []*Store
 	for range 3 {
-		c, err := New(coherentStore(t, d.client(t), CoherenceAuto), ns, Options[string]{Codec: codec.String(), LocalTTL: time.Hour, Lease: -1})
-		require.NoError(t, err)
-		caches = append(caches, c)
+		stores = append(stores, coherentStore(t, d.client(t), CoherenceAuto))
 	}
-	foreign := d.client(t)
-	const nkeys = 40
-	key := func() string { return fmt.Sprint("key", rand.IntN(nkeys)) }
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var ops atomic.Int64
-	run := func(f func()) {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					f()
-					ops.Add(1)
-				}
-			}
-		})
-	}
-	for i := range 2 { // tiercache writers
-		c := caches[i]
-		run(func() { _ = c.Set(ctx, key(), fmt.Sprint("tc-", rand.Int())) })
-	}
-	run(func() { // a foreign writer
-		k := caches[0].RedisKey(key())
-		if rand.IntN(5) == 0 {
-			_ = foreign.Del(ctx, k).Err()
-			return
-		}
-		_ = foreign.Set(ctx, k, envelope(t, fmt.Sprint("foreign-", rand.Int())), time.Hour).Err()
+	runTopologyTorture(t, topoTorture{
+		stores:  stores,
+		foreign: d.client(t),
+		chaos:   func(t *testing.T, _ *Cache[string], writes func(int64)) { writes(5000) },
+		settle:  func(*testing.T) {},
+		markers: func(t *testing.T, c *Cache[string]) []string { return d.markers(c) },
 	})
-	for _, c := range caches { // readers, two per Store
-		run(func() { _, _ = c.Get(ctx, key()) })
-		run(func() {
-			_, _ = c.GetOrLoad(ctx, key(), func(context.Context) (string, error) { return fmt.Sprint("load-", rand.Int()), nil })
-		})
-	}
-	time.Sleep(2 * time.Second) // the length of the run, not a synchronization
-	close(stop)
-	wg.Wait()
-	require.Greater(t, ops.Load(), int64(500), "the run did too little to mean anything")
-
-	drain(t, d, foreign, caches...)
-	stale := 0
-	for i := range nkeys {
-		k := fmt.Sprint("key", i)
-		want, err := foreign.Get(ctx, caches[0].RedisKey(k)).Bytes()
-		var wantV string
-		if err == nil {
-			_, wantV, err = codec.DecodeValue(want, codec.String(), 0)
-			require.NoError(t, err)
-		} else {
-			require.ErrorIs(t, err, redis.Nil)
-		}
-		for j, c := range caches {
-			got, err := c.Get(ctx, k)
-			if wantV == "" {
-				if !errors.Is(err, ErrNotFound) {
-					stale++
-					t.Errorf("store %d key %s: got %q, %v; Redis has nothing", j, k, got, err)
-				}
-				continue
-			}
-			if err != nil || got != wantV {
-				stale++
-				t.Errorf("store %d key %s: got %q, %v; Redis has %q", j, k, got, err, wantV)
-			}
-		}
-	}
-	require.Zero(t, stale, "stale keys")
-	t.Logf("%d operations; invalidations seen by store 0: %d", ops.Load(), caches[0].Stats().Invalidations)
 }
 
 // testConnectionKilled: the invalidation connections are killed (CLIENT

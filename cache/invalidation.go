@@ -104,7 +104,9 @@ func (c *coherence) supervise(ctx context.Context) {
 			c.followNodes(ctx, c.failoverLister(ctx, rdb), run)
 			return
 		}
-		run(ctx, rdb.Options(), source{addr: rdb.Options().Addr}, func() { c.down.Add(-1) })
+		src := source{addr: rdb.Options().Addr}
+		c.topo.record([]source{src}, nil)
+		run(ctx, rdb.Options(), src, func() { c.down.Add(-1) })
 	}
 }
 

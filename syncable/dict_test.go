@@ -106,9 +106,10 @@ func TestRoundTrips(t *testing.T) {
 	require.Equal(t, int64(1), rt.count(func() { require.NoError(t, d.Sync(ctx)) }), "Sync of no change")
 
 	loads := rt.count(func() { require.NoError(t, d.Load(ctx)) })
-	// HSCAN returns at least COUNT fields per call but the last, so at most
-	// n/chunk calls; it may return more, so fewer.
-	require.LessOrEqual(t, loads, int64(n/chunk), "Load of %d fields by %d", n, chunk)
+	// COUNT is a hint: HSCAN returns about chunk fields a call, a few
+	// more or fewer as the table's buckets fall (11 calls for 10 chunks
+	// were seen), so about n/chunk calls.
+	require.LessOrEqual(t, loads, int64(2*n/chunk), "Load of %d fields by %d", n, chunk)
 	require.Greater(t, loads, int64(1), "a large dict loads in chunks")
 	require.Equal(t, n, d.Len())
 
