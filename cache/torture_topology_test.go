@@ -385,17 +385,25 @@ func TestTopologyTortureCluster(t *testing.T) {
 		foreign: foreign,
 		lags:    true,
 		chaos: func(t *testing.T, c *Cache[string], writes func(int64)) {
+			// Each fault meets writes in flight: writes(n) after each.
 			lag(200 * time.Millisecond)
+			writes(500)
 			// A hot key's slot moves between masters.
-			hot := keys.Slot(c.RedisKey("key0"))
-			startMigration(t, d, hot, (d.serverOf(c.RedisKey("key0"))+1)%3).end(t)
+			m := startMigration(t, d, keys.Slot(c.RedisKey("key0")), (d.serverOf(c.RedisKey("key0"))+1)%3)
+			writes(200)
+			m.end(t)
 			// A fourth master joins, and another hot key's slot moves to it.
 			cl.AddMaster(t)
 			d.servers = cl.Servers
-			startMigration(t, d, keys.Slot(c.RedisKey("key1")), 3).end(t)
+			writes(200)
+			m = startMigration(t, d, keys.Slot(c.RedisKey("key1")), 3)
+			writes(200)
+			m.end(t)
 			lag(0)
+			writes(500)
 			// Master 0 fails over by agreement; master 1 is killed.
 			cl.Failover(t, cl.Replicas[0][0])
+			writes(500)
 			lag(200 * time.Millisecond)
 			cl.Servers[1].Kill()
 			cl.WaitPromoted(t, cl.Replicas[1][0])
