@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tiercache/tiercache/cache"
 )
 
@@ -84,4 +86,24 @@ func ExampleCache_LookupFunc() {
 	fmt.Println(out, err)
 	// Output:
 	// [Grace (none) Ada (load me)] <nil>
+}
+
+// A Store on a go-redis Ring: every shard gets its own invalidation
+// connection, and batches go to each shard in one round trip. (This Ring
+// has one shard, the examples' server; list yours in Addrs.)
+func ExampleNewStore_ring() {
+	ctx := context.Background()
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": cache.RedisForExamples().Options().Addr}})
+	defer ring.Close()
+	store, err := cache.NewStore(ring, cache.StoreOptions{})
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	users, _ := cache.New(store, "example-ring", cache.Options[User]{TTL: time.Minute})
+	_ = users.SetMany(ctx, map[string]User{"1": {ID: 1, Name: "Ada"}, "2": {ID: 2, Name: "Grace"}})
+	got, err := users.GetMany(ctx, []string{"1", "2"})
+	fmt.Println(got["1"].Name, got["2"].Name, err)
+	// Output:
+	// Ada Grace <nil>
 }
