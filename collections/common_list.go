@@ -83,7 +83,7 @@ func push[T any](ctx context.Context, b *base, c codec.Codec[T], op string, left
 	a := append(listPush.args(2, 5+len(vals)), b.keyArg, b.req.next(), side(left), maxLen, b.window)
 	a = append(a, vals...)
 	var n int64
-	err = b.rt(ctx, op, true, func(ctx context.Context) (err error) {
+	err = b.rtIdem(ctx, op, func(ctx context.Context) (err error) {
 		n, err = listPush.run(ctx, b.rdb, false, a).Int64()
 		return err
 	})
@@ -104,7 +104,7 @@ func (b *base) take(ctx context.Context, op string, left bool) (string, error) {
 	a := append(listTake.args(2, 4), b.keyArg, b.req.next(), side(left), b.window)
 	var raw string
 	var sent error // the round trip's own error
-	err := b.rt(ctx, op, true, func(ctx context.Context) error {
+	err := b.rtIdem(ctx, op, func(ctx context.Context) error {
 		raw, sent = listTake.run(ctx, b.rdb, false, a).Text()
 		return sent
 	})

@@ -101,7 +101,7 @@ func (c *Counter[K]) IncrBy(ctx context.Context, k K, n int64) (int64, error) {
 	}
 	a := append(counterIncr.args(2, 5), c.b.keyArg, c.b.req.next(), field, n, c.b.window)
 	var v int64
-	err = c.b.rt(ctx, "incr", true, func(ctx context.Context) (err error) {
+	err = c.b.rtIdem(ctx, "incr", func(ctx context.Context) (err error) {
 		v, err = counterIncr.run(ctx, c.b.rdb, false, a).Int64()
 		return err
 	})
@@ -197,7 +197,7 @@ func (c *Counter[K]) update(ctx context.Context, op string, deltas iter.Seq2[K, 
 		return nil
 	}
 	keys := []string{c.b.key, c.b.req.next()}
-	return c.b.rt(ctx, op, true, func(ctx context.Context) error {
+	return c.b.rtIdem(ctx, op, func(ctx context.Context) error {
 		return counterUpdate.Run(ctx, c.b.rdb, keys, args...).Err()
 	})
 }

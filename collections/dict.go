@@ -289,7 +289,7 @@ func (d *Dict[K, V]) Pop(ctx context.Context, k K) (V, error) {
 	a := append(dictPop.args(2, 5), d.b.keyArg, d.b.req.next(), field, d.b.window)
 	var raw string
 	var sent error // the round trip's own error
-	err = d.b.rt(ctx, "pop", true, func(ctx context.Context) error {
+	err = d.b.rtIdem(ctx, "pop", func(ctx context.Context) error {
 		raw, sent = dictPop.run(ctx, d.b.rdb, false, a).Text()
 		return sent
 	})

@@ -32,7 +32,9 @@
 // short-lived dedupe record, [Options.DedupeWindow]) or sent without
 // transport retries, so that a lost reply returns an error matching
 // [ErrUncertain] ("may or may not have been applied"), never a silent
-// double. The package README lists the class of every method.
+// double. A write with a request id whose resends all lose their reply
+// while its context is live is sent once more before it reports
+// ErrUncertain. The package README lists the class of every method.
 //
 // # Probabilistic sets
 //

@@ -574,3 +574,53 @@ func TestLostRepliesClaimRecovers(t *testing.T) {
 	t.Logf("%d items, %d replies lost and recovered", items, px.Dropped())
 	require.Positive(t, px.Dropped())
 }
+
+// TestLostRepliesSentAgain: with go-redis' resends off, every write that
+// carries a request id (Queue.Put, Deque.Append, Counter.Incr and Update)
+// and loses its reply is sent once more, while ctx is live: the record
+// answers for one that ran, so every call returns nil and is applied once.
+// (With go-redis' resends on, the same happens when all of them are lost.)
+func TestLostRepliesSentAgain(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	px := faultproxy.Start(t, srv.Addr)
+	px.DropReplies(dropEvery)
+	noResend := redis.NewClient(&redis.Options{Addr: px.Addr, MaxRetries: -1})
+	t.Cleanup(func() { _ = noResend.Close() })
+	ctx := t.Context()
+	const n = 300
+
+	q, err := collections.NewQueue(noResend, "again", collections.QueueOptions[int]{})
+	require.NoError(t, err)
+	for i := range n {
+		require.NoError(t, q.Put(ctx, i), "put %d", i)
+	}
+	direct, err := collections.NewQueue(srv.Client(t), "again", collections.QueueOptions[int]{})
+	require.NoError(t, err)
+	require.Equal(t, int64(n), dsMust[int64](t)(direct.Len(ctx)))
+
+	d, err := collections.NewDeque(noResend, "again-deque", collections.DequeOptions[int]{})
+	require.NoError(t, err)
+	for i := range n {
+		_, err := d.Append(ctx, i)
+		require.NoError(t, err, "append %d", i)
+	}
+	directDeque, err := collections.NewDeque(srv.Client(t), "again-deque", collections.DequeOptions[int]{})
+	require.NoError(t, err)
+	require.Equal(t, int64(n), dsMust[int64](t)(directDeque.Len(ctx)))
+
+	ctr, err := collections.NewCounter(noResend, "again", collections.CounterOptions[string]{Codec: codec.String()})
+	require.NoError(t, err)
+	for i := range n {
+		_, err := ctr.Incr(ctx, "a")
+		require.NoError(t, err, "incr %d", i)
+		require.NoError(t, ctr.Update(ctx, map[string]int64{"b": 2}), "update %d", i)
+	}
+	directCtr, err := collections.NewCounter(srv.Client(t), "again", collections.CounterOptions[string]{Codec: codec.String()})
+	require.NoError(t, err)
+	require.Equal(t, int64(n), dsMust[int64](t)(directCtr.Get(ctx, "a")))
+	require.Equal(t, int64(2*n), dsMust[int64](t)(directCtr.Get(ctx, "b")))
+
+	t.Logf("%d replies lost, each write sent again", px.Dropped())
+	require.Greater(t, px.Dropped(), int64(4*n/dropEvery), "the proxy lost too few replies: the test tested nothing")
+}

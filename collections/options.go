@@ -62,8 +62,9 @@ type Options struct {
 	// reliable queue's steps; see the package README): one small string
 	// key per such write, "<prefix>{<name>}:rid:...", in the collection's
 	// hash slot, with this time to live. It must outlast the client's
-	// resends of one call, about (MaxRetries+1) x (ReadTimeout +
-	// WriteTimeout + MaxRetryBackoff), 26s with go-redis' defaults.
+	// resends of one call, which sends again once when they run out
+	// on lost replies: about 2 x (MaxRetries+1) x (ReadTimeout +
+	// WriteTimeout + MaxRetryBackoff), 52s with go-redis' defaults.
 	// Default [DefaultDedupeWindow] (1m); at least a millisecond.
 	DedupeWindow time.Duration
 }

@@ -168,7 +168,7 @@ func (r *ReliableQueue[T]) claim(ctx context.Context) (*Delivery[T], time.Durati
 	a = append(a, r.visArg, id)
 	var res []any
 	var sent error // the round trip's own error
-	err := r.q.b.rt(ctx, "get", true, func(ctx context.Context) error {
+	err := r.q.b.rtIdem(ctx, "get", func(ctx context.Context) error {
 		res, sent = queueClaim.run(ctx, r.q.b.rdb, false, a).Slice()
 		return sent
 	})

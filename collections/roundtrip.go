@@ -29,6 +29,24 @@ func (b *base) rt(ctx context.Context, op string, write bool, fn func(ctx contex
 	return b.rtOn(ctx, op, b.key, write, fn)
 }
 
+// rtIdem is rt for a write that is idempotent under resend (class 1: a
+// request id its script checks, or a settlement's record). When go-redis'
+// own resends run out on lost replies while ctx is still live, rtIdem sends
+// it once more (one more round of go-redis' resends) before reporting
+// ErrUncertain: the record makes that resend safe, and a sustained fault
+// still ends in the first round's error (a second one that fails says
+// nothing more about the first). A ctx that ended is the
+// caller's stop, not a reason to send again.
+func (b *base) rtIdem(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	err := b.rt(ctx, op, true, fn)
+	if errors.Is(err, ErrUncertain) && ctx.Err() == nil {
+		if b.rt(ctx, op, true, fn) == nil {
+			return nil // the record answered, or this send applied it
+		}
+	}
+	return err
+}
+
 // rtOn is rt for a round trip whose errors name key (a MultiMapTTL's keys
 // are not the collection's).
 func (b *base) rtOn(ctx context.Context, op, key string, write bool, fn func(ctx context.Context) error) error {
