@@ -31,6 +31,11 @@ type Cache struct {
 	bg      sync.WaitGroup // background revalidations
 	closed  atomic.Bool
 	stats   counters
+
+	// beforeSWRJoin, when set (by tests), runs between a
+	// stale-while-revalidate request's lookup and its join of the key's
+	// flight.
+	beforeSWRJoin func()
 }
 
 // New returns a Cache storing responses in s, in the namespace

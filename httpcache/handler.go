@@ -170,6 +170,9 @@ func collapsible(e *entry, r *http.Request, rq *request) bool {
 // (stale-while-revalidate, RFC 5861 §3) unless one is running for its key.
 // It runs detached from the request, bounded by Options.RevalidateTimeout.
 func (c *Cache) revalidateInBackground(r *http.Request, rq *request, key string, res lookupResult, next http.Handler) {
+	if c.beforeSWRJoin != nil {
+		c.beforeSWRJoin()
+	}
 	f, leader := c.flights.join(res.storeKey)
 	if !leader {
 		return
@@ -200,6 +203,14 @@ func (c *Cache) revalidateInBackground(r *http.Request, rq *request, key string,
 				c.opts.Logger.Error("tiercache/httpcache: handler panicked in a background revalidation", "key", key, "panic", p)
 			}
 		}()
+		// The revalidation this request saw running may have ended
+		// between its lookup and its join: look again before forwarding.
+		if again := c.lookup(ctx, br, key); again.e != nil && again.storeKey == res.storeKey &&
+			(!rq.auth || again.e.flags&flagShareAuth != 0) && decide(again.e, rq, c.nowMs()) == reuseFresh {
+			f.finish(again.e)
+			c.flights.leave(res.storeKey, f)
+			return
+		}
 		ex.run(nil)
 	}()
 }

@@ -229,6 +229,15 @@ const (
 // waiting returns how many requests for path wait on another's fetch.
 func (e *env) waiting(path string) int { return e.c.flights.waiting(e.srv.URL + path) }
 
+// flying reports whether a fetch or revalidation for path is in flight.
+func (e *env) flying(path string) bool {
+	g := &e.c.flights
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.m[e.srv.URL+path]
+	return ok
+}
+
 var pathSeq atomic.Int64
 
 // path returns a URL path no other test uses.

@@ -2,9 +2,11 @@ package httpcache
 
 import (
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiercache/tiercache/internal/redistest"
@@ -46,6 +48,42 @@ func TestRFC5861_StaleWhileRevalidate(t *testing.T) {
 		e.clock.advance(5 * time.Second)
 		e.miss(p)
 	})
+}
+
+// TestRFC5861_StaleWhileRevalidateOnce: a request that read the stale
+// response while its revalidation was running, and joins the key's flight
+// only after that revalidation stored the fresh response and left, does
+// not revalidate again (the interleaving is forced: the revalidation waits
+// at the origin until the second request has read, and the second request
+// joins only once the flight has left).
+func TestRFC5861_StaleWhileRevalidateOnce(t *testing.T) {
+	e := newEnv(t, redistest.Start(t), Options{})
+	e.validatingOrigin("body", []string{"Cache-Control", "max-age=1, stale-while-revalidate=60", "ETag", `"abc"`},
+		"Cache-Control", "max-age=3600")
+	p := path()
+	e.miss(p)
+	e.clock.advance(5 * time.Second)
+
+	validate := e.origin.fn
+	release := make(chan struct{})
+	e.origin.set(func(n int, w http.ResponseWriter, r *http.Request) {
+		<-release // the second request reads the stale response meanwhile
+		validate(n, w, r)
+	})
+	var joins atomic.Int32
+	e.c.beforeSWRJoin = func() {
+		if joins.Add(1) == 2 {
+			close(release)
+			assert.Eventually(t, func() bool { return e.c.Stats().Revalidated == 1 && !e.flying(p) }, waitFor, tick)
+		}
+	}
+	r := e.get(p) // starts the revalidation, which waits at the origin
+	require.Contains(t, r.header.Get("Cache-Status"), "detail=stale-while-revalidate")
+	r = e.get(p) // read while it waits; joins after it ended
+	require.Contains(t, r.header.Get("Cache-Status"), "detail=stale-while-revalidate")
+	require.NoError(t, e.c.Close()) // waits for background revalidations
+	require.Equal(t, int32(2), joins.Load(), "both requests reached the join")
+	require.Equal(t, 1, e.origin.count(), "one background revalidation")
 }
 
 // TestRFC5861_StaleIfError: within the window, an error from the handler
