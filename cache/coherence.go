@@ -237,6 +237,7 @@ func (c *coherence) dropLocal(rkey string, keep uint32) {
 		e.value.(*nearVersion).n.Add(1)
 		c.s.local.Delete(localKey{c.s.nearVersions, rkey})
 	}
+	c.s.bumpWhole(rkey)
 }
 
 // wrote records that this Store wrote (or deleted, or tried to) rkey, with a

@@ -46,6 +46,9 @@ type Store struct {
 
 	nearVersions uint32 // the local tier's namespace of Near key versions
 
+	wholeMu sync.Mutex // guards the holders counts of wholes' versions
+	wholes  sync.Map   // Redis key -> *wholeVersion, while some Whole of it lives
+
 	nsMu   sync.RWMutex
 	nsIDs  map[string][]uint32 // namespace name -> ids of its Caches (copied on write)
 	nextNS atomic.Uint32
@@ -120,6 +123,11 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 		MaxEntries: opts.MaxEntries,
 		MaxBytes:   opts.MaxBytes,
 		Now:        s.clock.nanos,
+		OnEvict: func(_ localKey, e *entry, _ lrutier.Reason) {
+			if ev, ok := e.value.(evictable); ok {
+				ev.evicted()
+			}
+		},
 		Hash: func(k localKey) uint64 {
 			return maphash.String(seed, k.key) ^ uint64(k.ns)*0x9e3779b97f4a7c15
 		},

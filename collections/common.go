@@ -110,6 +110,29 @@ func newNear[V any](b *base) (*cache.Near[V], error) {
 	return n, nil
 }
 
+// newWhole returns the local copy of the whole collection for its reads
+// with Options.Local, or nil without it, and registers it with b.
+func newWhole[S any](b *base) (*cache.Whole[S], error) {
+	if b.opts.Local == nil {
+		return nil, nil
+	}
+	w, err := cache.NewWhole[S](b.opts.Local, b.key, b.opts.LocalTTL)
+	if err != nil {
+		return nil, err
+	}
+	b.local = wholeWrites{w}
+	return w, nil
+}
+
+// wholeWrites tells a Whole of the writes to its key.
+type wholeWrites struct{ w interface{ Invalidate() } }
+
+func (ww wholeWrites) Invalidate(string) { ww.w.Invalidate() }
+
+// memberOverhead is what a member of a local copy costs beyond its
+// encoding, for the byte budget: its map slot and decoded form.
+const memberOverhead = 32
+
 // readThrough reads field of the collection's key rkey: from near when it
 // holds it, else with fetch (ok false: no value; size: its bytes), keeping
 // what fetch found. A nil near reads with fetch only.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,9 +33,9 @@ type SetOptions[T comparable] struct {
 // slots are first copied next to it (see [Set.Union]). A Set is safe for
 // concurrent use.
 type Set[T comparable] struct {
-	b    base
-	c    codec.Codec[T]
-	near *cache.Near[bool] // Options.Local's view of Contains, or nil
+	b     base
+	c     codec.Codec[T]
+	whole *cache.Whole[map[T]struct{}] // Options.Local's copy of the set, or nil
 }
 
 // NewSet returns the Set called name on rdb. It does not talk to Redis. It
@@ -49,7 +50,7 @@ func NewSet[T comparable](rdb redis.UniversalClient, name string, opts SetOption
 		opts.Codec = codec.JSON[T]()
 	}
 	st := &Set[T]{b: b, c: opts.Codec}
-	if st.near, err = newNear[bool](&st.b); err != nil {
+	if st.whole, err = newWhole[map[T]struct{}](&st.b); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -123,31 +124,38 @@ func (s *Set[T]) discard(ctx context.Context, op string, once bool, members []T)
 	return n, err
 }
 
-// Contains reports whether member is in the set.
+// Contains reports whether member is in the set. With Options.Local it
+// answers from the local copy of the whole set (see [Set.Local]).
 func (s *Set[T]) Contains(ctx context.Context, member T) (bool, error) {
+	if m, ok := s.local(ctx); ok {
+		_, in := m[member]
+		return in, nil
+	}
 	m, err := encode(s.c, s.b.key, member)
 	if err != nil {
 		return false, err
 	}
-	in, _, err := readThrough(s.near, s.b.key, string(m), func() (bool, bool, int, error) {
-		var in bool
-		err := s.b.rt(ctx, "contains", false, func(ctx context.Context) (err error) {
-			in, err = s.b.rdb.SIsMember(ctx, s.b.key, m).Result()
-			return err
-		})
-		if err != nil {
-			return false, false, 0, err
-		}
-		return in, true, 1, nil // absence is an answer too, and is kept
+	var in bool
+	err = s.b.rt(ctx, "contains", false, func(ctx context.Context) (err error) {
+		in, err = s.b.rdb.SIsMember(ctx, s.b.key, m).Result()
+		return err
 	})
 	return in, err
 }
 
 // ContainsMany reports, for each member, whether it is in the set: one
-// round trip (SMISMEMBER) whatever their number.
+// round trip (SMISMEMBER) whatever their number, or none with
+// Options.Local.
 func (s *Set[T]) ContainsMany(ctx context.Context, members ...T) ([]bool, error) {
 	if len(members) == 0 {
 		return []bool{}, nil
+	}
+	if m, ok := s.local(ctx); ok {
+		found := make([]bool, len(members))
+		for i, v := range members {
+			_, found[i] = m[v]
+		}
+		return found, nil
 	}
 	args, err := encodeAll(s.c, s.b.key, members)
 	if err != nil {
@@ -159,6 +167,54 @@ func (s *Set[T]) ContainsMany(ctx context.Context, members ...T) ([]bool, error)
 		return err
 	})
 	return found, err
+}
+
+// local returns the local copy of the whole set with Options.Local,
+// reading it (SMEMBERS) when there is none. ok is false without
+// Options.Local, for a set over the local tier's budget, and when the read
+// failed: the caller then reads what it needs from Redis, which reports
+// the error.
+func (s *Set[T]) local(ctx context.Context) (m map[T]struct{}, ok bool) {
+	if s.whole == nil {
+		return nil, false
+	}
+	if m, ok := s.whole.Get(); ok {
+		return m, true
+	}
+	m, ok, err := s.whole.Load(ctx, s.readAll)
+	return m, ok && err == nil
+}
+
+// readAll reads and decodes the whole set, for the local copy.
+func (s *Set[T]) readAll(ctx context.Context) (map[T]struct{}, int, error) {
+	var raws []string
+	err := s.b.rt(ctx, "members", false, func(ctx context.Context) (err error) {
+		raws, err = s.b.rdb.SMembers(ctx, s.b.key).Result()
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	m, size := make(map[T]struct{}, len(raws)), 0
+	for _, raw := range raws {
+		v, err := decode(s.c, s.b.key, raw)
+		if err != nil {
+			return nil, 0, err
+		}
+		m[v] = struct{}{}
+		size += len(raw) + memberOverhead
+	}
+	return m, size, nil
+}
+
+// Local returns the counters of the set's local copy (Options.Local):
+// how many times it was read in full, kept, and found over the local
+// tier's budget (then reads go to Redis). Zero without Options.Local.
+func (s *Set[T]) Local() cache.WholeStats {
+	if s.whole == nil {
+		return cache.WholeStats{}
+	}
+	return s.whole.Stats()
 }
 
 // Pop removes a random member and returns it; an empty set is ErrEmpty.
@@ -215,6 +271,9 @@ func decodeSlice[T any](c codec.Codec[T], key string, raws []string) ([]T, error
 
 // Len returns the number of members.
 func (s *Set[T]) Len(ctx context.Context) (int64, error) {
+	if m, ok := s.local(ctx); ok {
+		return int64(len(m)), nil
+	}
 	var n int64
 	err := s.b.rt(ctx, "len", false, func(ctx context.Context) (err error) {
 		n, err = s.b.rdb.SCard(ctx, s.b.key).Result()
@@ -223,12 +282,17 @@ func (s *Set[T]) Len(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// Members returns the members as a sequence read with SSCAN, a chunk per
-// round trip, and a function that returns the error that ended it early
-// (nil when it ran to the end or the loop stopped). Always check it. Every
-// member present for the whole iteration is yielded exactly once; members
-// added or removed meanwhile may or may not be.
+// Members returns the members as a sequence and a function that returns
+// the error that ended it early (nil when it ran to the end or the loop
+// stopped). Always check it. With Options.Local it yields the members of
+// the local copy of the whole set, as it was when Members was called.
+// Otherwise it reads with SSCAN, a chunk per round trip: every member
+// present for the whole iteration is yielded exactly once; members added
+// or removed meanwhile may or may not be.
 func (s *Set[T]) Members(ctx context.Context) (seq iter.Seq[T], errf func() error) {
+	if m, ok := s.local(ctx); ok {
+		return maps.Keys(m), func() error { return nil }
+	}
 	var err error
 	seq = func(yield func(T) bool) {
 		err = s.b.scan(ctx, "members", 1, func(c context.Context, cursor uint64) ([]string, uint64, error) {
@@ -244,8 +308,12 @@ func (s *Set[T]) Members(ctx context.Context) (seq iter.Seq[T], errf func() erro
 	return seq, func() error { return err }
 }
 
-// ToSet reads every member, in chunks (see [Set.Members]).
+// ToSet returns the members in a map of the caller's own: a copy of the
+// local copy with Options.Local, else read in chunks (see [Set.Members]).
 func (s *Set[T]) ToSet(ctx context.Context) (map[T]struct{}, error) {
+	if m, ok := s.local(ctx); ok {
+		return maps.Clone(m), nil
+	}
 	out := make(map[T]struct{})
 	members, errf := s.Members(ctx)
 	for m := range members {
