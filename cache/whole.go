@@ -127,8 +127,9 @@ func (w *Whole[S]) valid(c *wholeCopy[S]) bool {
 		w.s.clock.nanos() < c.exp && !w.closed.Load()
 }
 
-// Load reads the value with fetch (its decoded form and its size in bytes)
-// and keeps it when no write to the key may have overtaken the read and it
+// Load reads the value with fetch (its decoded form and its size in bytes;
+// a negative size: a value that cannot be kept, such as one with an
+// undecodable part, which is then skipped as one over budget is) and keeps it when no write to the key may have overtaken the read and it
 // fits the budget; it returns what fetch returned either way. Loads of one
 // Whole run one at a time, and one that finds a valid copy kept by the
 // Load before it returns that copy without reading. A value over budget is not read
@@ -150,6 +151,10 @@ func (w *Whole[S]) Load(ctx context.Context, fetch func(ctx context.Context) (S,
 	if err != nil {
 		return v, false, err
 	}
+	if size < 0 { // not to be kept, nor read in full again until written
+		w.skip(ver)
+		return v, false, nil
+	}
 	w.keep(v, size, tok, ver)
 	return v, true, nil
 }
@@ -167,8 +172,7 @@ func (w *Whole[S]) keep(v S, size int, tok, ver uint64) {
 	lk := localKey{w.id, w.rkey}
 	if !s.local.Set(lk, &entry{value: c}, int64(size+len(w.rkey))+entryOverhead, c.exp) {
 		w.stats.overBudget.Add(1)
-		w.tooBig.Store(ver + 1)
-		w.tooBigTill.Store(now + int64(w.ttl))
+		w.skip(ver)
 		return
 	}
 	w.cur.Store(c)
@@ -177,6 +181,13 @@ func (w *Whole[S]) keep(v S, size int, tok, ver uint64) {
 		return
 	}
 	w.stats.kept.Add(1)
+}
+
+// skip makes Load read nothing in full while the key's version is ver,
+// for at most the TTL.
+func (w *Whole[S]) skip(ver uint64) {
+	w.tooBig.Store(ver + 1)
+	w.tooBigTill.Store(w.s.clock.nanos() + int64(w.ttl))
 }
 
 // drop forgets c, the current copy.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -50,7 +51,7 @@ type CounterOptions[K comparable] struct {
 type Counter[K comparable] struct {
 	b    base
 	kc   codec.Codec[K]
-	near *cache.Near[int64] // Options.Local's view, or nil
+	whole *cache.Whole[map[K]int64] // Options.Local's copy of the counter, or nil
 }
 
 // Count is a key and its count.
@@ -71,7 +72,7 @@ func NewCounter[K comparable](rdb redis.UniversalClient, name string, opts Count
 		opts.Codec = codec.JSON[K]()
 	}
 	c := &Counter[K]{b: b, kc: opts.Codec}
-	if c.near, err = newNear[int64](&c.b); err != nil {
+	if c.whole, err = newWhole[map[K]int64](&c.b); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -110,26 +111,75 @@ func (c *Counter[K]) IncrBy(ctx context.Context, k K, n int64) (int64, error) {
 
 // Get returns the count of k: 0 when the counter does not hold k.
 func (c *Counter[K]) Get(ctx context.Context, k K) (int64, error) {
+	if m, ok := c.local(ctx); ok {
+		return m[k], nil
+	}
 	field, err := encode(c.kc, c.b.key, k)
 	if err != nil {
 		return 0, err
 	}
-	n, _, err := readThrough(c.near, c.b.key, string(field), func() (int64, bool, int, error) {
-		var raw string
-		err := c.b.rt(ctx, "get", false, func(ctx context.Context) (err error) {
-			raw, err = c.b.rdb.HGet(ctx, c.b.key, string(field)).Result()
-			return err
-		})
-		if errors.Is(err, redis.Nil) {
-			return 0, true, 8, nil // a missing key counts 0, and is kept as such
-		}
-		if err != nil {
-			return 0, false, 0, err
-		}
-		n, err := c.parse(raw)
-		return n, err == nil, 8, err
+	var raw string
+	err = c.b.rt(ctx, "get", false, func(ctx context.Context) (err error) {
+		raw, err = c.b.rdb.HGet(ctx, c.b.key, string(field)).Result()
+		return err
 	})
-	return n, err
+	if errors.Is(err, redis.Nil) {
+		return 0, nil // a missing key counts 0
+	}
+	if err != nil {
+		return 0, err
+	}
+	return c.parse(raw)
+}
+
+// local returns the local copy of the whole counter with Options.Local,
+// reading it (HGETALL) when there is none. ok is false without
+// Options.Local, for a counter over the local tier's budget or with a
+// field that does not decode, and when the read failed: the caller then
+// reads what it needs from Redis, which reports the error.
+func (c *Counter[K]) local(ctx context.Context) (map[K]int64, bool) {
+	if c.whole == nil {
+		return nil, false
+	}
+	if m, ok := c.whole.Get(); ok {
+		return m, true
+	}
+	m, ok, err := c.whole.Load(ctx, c.readAll)
+	return m, ok && err == nil
+}
+
+// readAll reads and decodes the whole counter, for the local copy.
+func (c *Counter[K]) readAll(ctx context.Context) (map[K]int64, int, error) {
+	var raw map[string]string
+	err := c.b.rt(ctx, "scan", false, func(ctx context.Context) (err error) {
+		raw, err = c.b.rdb.HGetAll(ctx, c.b.key).Result()
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	m, size := make(map[K]int64, len(raw)), 0
+	for f, v := range raw {
+		k, err1 := decode(c.kc, c.b.key, f)
+		n, err2 := c.parse(v)
+		if err1 != nil || err2 != nil {
+			return nil, -1, nil // not kept: the reads from Redis report it
+		}
+		m[k] = n
+		size += len(f) + 8 + memberOverhead
+	}
+	return m, size, nil
+}
+
+// Local returns the counters of the counter's local copy
+// (Options.Local): how many times it was read in full, kept, and found
+// over the local tier's budget (then reads go to Redis). Zero without
+// Options.Local.
+func (c *Counter[K]) Local() cache.WholeStats {
+	if c.whole == nil {
+		return cache.WholeStats{}
+	}
+	return c.whole.Stats()
 }
 
 // parse reads a stored count.
@@ -229,6 +279,9 @@ func (c *Counter[K]) Delete(ctx context.Context, ks ...K) (int64, error) {
 // Len returns the number of keys the counter holds (zero and negative
 // counts included).
 func (c *Counter[K]) Len(ctx context.Context) (int64, error) {
+	if m, ok := c.local(ctx); ok {
+		return int64(len(m)), nil
+	}
 	var n int64
 	err := c.b.rt(ctx, "len", false, func(ctx context.Context) (err error) {
 		n, err = c.b.rdb.HLen(ctx, c.b.key).Result()
@@ -240,8 +293,13 @@ func (c *Counter[K]) Len(ctx context.Context) (int64, error) {
 // All returns the keys and their counts as a sequence read with HSCAN, a
 // chunk per round trip, and a function that returns the error that ended
 // it early. Always check it. Every key present for the whole iteration is
-// yielded exactly once.
+// yielded exactly once. With Options.Local it yields the counts of the
+// local copy of the whole counter, as it was when All was called, in no
+// round trip (and so do ToMap, MostCommon, Elements and Total).
 func (c *Counter[K]) All(ctx context.Context) (seq iter.Seq2[K, int64], errf func() error) {
+	if m, ok := c.local(ctx); ok {
+		return maps.All(m), func() error { return nil }
+	}
 	var err error
 	seq = func(yield func(K, int64) bool) {
 		err = c.b.scan(ctx, "scan", 2, func(rc context.Context, cursor uint64) ([]string, uint64, error) {

@@ -56,13 +56,13 @@ func NewDefaultDict[K comparable, V any](rdb redis.UniversalClient, name string,
 // hit is a single HGET.
 func (d *DefaultDict[K, V]) Get(ctx context.Context, k K) (V, error) {
 	var zero V
+	v, ok, err := d.read(ctx, k)
+	if err != nil || ok {
+		return v, err
+	}
 	field, err := encode(d.kc, d.b.key, k)
 	if err != nil {
 		return zero, err
-	}
-	v, ok, err := d.read(ctx, field)
-	if err != nil || ok {
-		return v, err
 	}
 	raw, err := d.create(ctx, field)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -44,7 +45,7 @@ type Dict[K comparable, V any] struct {
 	b    base
 	kc   codec.Codec[K]
 	vc   codec.Codec[V]
-	near *cache.Near[V] // Options.Local's view, or nil
+	whole *cache.Whole[map[K]V] // Options.Local's copy of the dict, or nil
 }
 
 // NewDict returns the Dict called name on rdb. It does not talk to Redis.
@@ -62,7 +63,7 @@ func NewDict[K comparable, V any](rdb redis.UniversalClient, name string, opts D
 		opts.Codec = codec.JSON[V]()
 	}
 	d := &Dict[K, V]{b: b, kc: opts.KeyCodec, vc: opts.Codec}
-	if d.near, err = newNear[V](&d.b); err != nil {
+	if d.whole, err = newWhole[map[K]V](&d.b); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -79,11 +80,7 @@ func (d *Dict[K, V]) Key() string { return d.b.key }
 // type, and ErrDecode when the stored value cannot be decoded.
 func (d *Dict[K, V]) Get(ctx context.Context, k K) (V, error) {
 	var zero V
-	field, err := encode(d.kc, d.b.key, k)
-	if err != nil {
-		return zero, err
-	}
-	v, ok, err := d.read(ctx, field)
+	v, ok, err := d.read(ctx, k)
 	if err != nil {
 		return zero, err
 	}
@@ -93,18 +90,73 @@ func (d *Dict[K, V]) Get(ctx context.Context, k K) (V, error) {
 	return v, nil
 }
 
-// read returns the decoded value of field, from the local tier when
-// Options.Local holds it, else from Redis (and keeps it locally); ok is
-// false when the dict has no such field.
-func (d *Dict[K, V]) read(ctx context.Context, field []byte) (V, bool, error) {
-	return readThrough(d.near, d.b.key, string(field), func() (v V, ok bool, size int, err error) {
-		raw, ok, err := d.fetch(ctx, field)
-		if err != nil || !ok {
-			return v, false, 0, err
-		}
-		v, err = decode(d.vc, d.b.key, raw)
-		return v, err == nil, len(raw), err
+// read returns the decoded value of k, from the local copy with
+// Options.Local, else from Redis; ok is false when the dict has no such
+// key.
+func (d *Dict[K, V]) read(ctx context.Context, k K) (v V, ok bool, err error) {
+	if m, local := d.local(ctx); local {
+		v, ok = m[k]
+		return v, ok, nil
+	}
+	field, err := encode(d.kc, d.b.key, k)
+	if err != nil {
+		return v, false, err
+	}
+	raw, ok, err := d.fetch(ctx, field)
+	if err != nil || !ok {
+		return v, false, err
+	}
+	v, err = decode(d.vc, d.b.key, raw)
+	return v, err == nil, err
+}
+
+// local returns the local copy of the whole dict with Options.Local,
+// reading it (HGETALL) when there is none. ok is false without
+// Options.Local, for a dict over the local tier's budget or with a pair
+// that does not decode, and when the read failed: the caller then reads
+// what it needs from Redis, which reports the error.
+func (d *Dict[K, V]) local(ctx context.Context) (map[K]V, bool) {
+	if d.whole == nil {
+		return nil, false
+	}
+	if m, ok := d.whole.Get(); ok {
+		return m, true
+	}
+	m, ok, err := d.whole.Load(ctx, d.readAll)
+	return m, ok && err == nil
+}
+
+// readAll reads and decodes the whole dict, for the local copy.
+func (d *Dict[K, V]) readAll(ctx context.Context) (map[K]V, int, error) {
+	var raw map[string]string
+	err := d.b.rt(ctx, "items", false, func(ctx context.Context) (err error) {
+		raw, err = d.b.rdb.HGetAll(ctx, d.b.key).Result()
+		return err
 	})
+	if err != nil {
+		return nil, 0, err
+	}
+	m, size := make(map[K]V, len(raw)), 0
+	for f, v := range raw {
+		k, err1 := decode(d.kc, d.b.key, f)
+		val, err2 := decode(d.vc, d.b.key, v)
+		if err1 != nil || err2 != nil {
+			return nil, -1, nil // not kept: the reads from Redis report it
+		}
+		m[k] = val
+		size += len(f) + len(v) + memberOverhead
+	}
+	return m, size, nil
+}
+
+// Local returns the counters of the dict's local copy (Options.Local):
+// how many times it was read in full, kept, and found over the local
+// tier's budget (then reads go to Redis). Zero without Options.Local.
+func (d *Dict[K, V]) Local() cache.WholeStats {
+	if d.whole == nil {
+		return cache.WholeStats{}
+	}
+	return d.whole.Stats()
 }
 
 // fetch reads one field. Every single-field read goes through it, so that a
@@ -126,6 +178,14 @@ func (d *Dict[K, V]) fetch(ctx context.Context, field []byte) (string, bool, err
 func (d *Dict[K, V]) GetMany(ctx context.Context, ks ...K) (map[K]V, error) {
 	out := make(map[K]V, len(ks))
 	if len(ks) == 0 {
+		return out, nil
+	}
+	if m, ok := d.local(ctx); ok {
+		for _, k := range ks {
+			if v, ok := m[k]; ok {
+				out[k] = v
+			}
+		}
 		return out, nil
 	}
 	fields := make([]string, len(ks))
@@ -166,6 +226,10 @@ func (d *Dict[K, V]) fetchMany(ctx context.Context, fields []string) ([]any, err
 
 // Has reports whether the dict holds k.
 func (d *Dict[K, V]) Has(ctx context.Context, k K) (bool, error) {
+	if m, ok := d.local(ctx); ok {
+		_, in := m[k]
+		return in, nil
+	}
 	field, err := encode(d.kc, d.b.key, k)
 	if err != nil {
 		return false, err
@@ -180,6 +244,9 @@ func (d *Dict[K, V]) Has(ctx context.Context, k K) (bool, error) {
 
 // Len returns the number of keys.
 func (d *Dict[K, V]) Len(ctx context.Context) (int64, error) {
+	if m, ok := d.local(ctx); ok {
+		return int64(len(m)), nil
+	}
 	var n int64
 	err := d.b.rt(ctx, "len", false, func(ctx context.Context) (err error) {
 		n, err = d.b.rdb.HLen(ctx, d.b.key).Result()
@@ -322,8 +389,13 @@ func (d *Dict[K, V]) Pop(ctx context.Context, k K) (V, error) {
 // failed round trip or an undecodable pair ends the sequence.
 //
 // Every pair present for the whole iteration is yielded exactly once; pairs
-// written or deleted meanwhile may or may not be.
+// written or deleted meanwhile may or may not be. With Options.Local it
+// yields the pairs of the local copy of the whole dict, as it was when
+// Items was called, in no round trip.
 func (d *Dict[K, V]) Items(ctx context.Context) (seq iter.Seq2[K, V], errf func() error) {
+	if m, ok := d.local(ctx); ok {
+		return maps.All(m), func() error { return nil }
+	}
 	var err error
 	seq = func(yield func(K, V) bool) {
 		err = d.scan(ctx, "items", func(f, v string) (bool, error) {
@@ -343,6 +415,9 @@ func (d *Dict[K, V]) Items(ctx context.Context) (seq iter.Seq2[K, V], errf func(
 
 // Keys returns the dict's keys as a sequence; see [Dict.Items].
 func (d *Dict[K, V]) Keys(ctx context.Context) (seq iter.Seq[K], errf func() error) {
+	if m, ok := d.local(ctx); ok {
+		return maps.Keys(m), func() error { return nil }
+	}
 	var err error
 	seq = func(yield func(K) bool) {
 		err = d.scan(ctx, "keys", func(f, _ string) (bool, error) {
@@ -358,6 +433,9 @@ func (d *Dict[K, V]) Keys(ctx context.Context) (seq iter.Seq[K], errf func() err
 
 // Values returns the dict's values as a sequence; see [Dict.Items].
 func (d *Dict[K, V]) Values(ctx context.Context) (seq iter.Seq[V], errf func() error) {
+	if m, ok := d.local(ctx); ok {
+		return maps.Values(m), func() error { return nil }
+	}
 	var err error
 	seq = func(yield func(V) bool) {
 		err = d.scan(ctx, "values", func(_, v string) (bool, error) {
@@ -378,8 +456,12 @@ func (d *Dict[K, V]) scan(ctx context.Context, op string, each func(field, value
 	}, func(g []string) (bool, error) { return each(g[0], g[1]) })
 }
 
-// ToMap reads the whole dict, in chunks (see [Dict.Items]).
+// ToMap returns the whole dict in a map of the caller's own: a copy of the
+// local copy with Options.Local, else read in chunks (see [Dict.Items]).
 func (d *Dict[K, V]) ToMap(ctx context.Context) (map[K]V, error) {
+	if m, ok := d.local(ctx); ok {
+		return maps.Clone(m), nil
+	}
 	out := make(map[K]V)
 	items, errf := d.Items(ctx)
 	for k, v := range items {

@@ -133,8 +133,8 @@ func TestLocalReads(t *testing.T) {
 	})
 }
 
-// hgetGate holds the reply of the first HGET after it is armed until
-// released: a read of the old value stays in flight while a write lands.
+// hgetGate holds the reply of the first HGETALL (a local copy's read of
+// the whole dict) after it is armed until released: a read of the old value stays in flight while a write lands.
 type hgetGate struct {
 	armed   atomic.Bool
 	read    chan struct{} // closed when the held HGET has its reply
@@ -145,7 +145,7 @@ func (g *hgetGate) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (g *hgetGate) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		if cmd.Name() == "hget" && g.armed.CompareAndSwap(true, false) {
+		if cmd.Name() == "hgetall" && g.armed.CompareAndSwap(true, false) {
 			close(g.read)
 			<-g.release
 		}

