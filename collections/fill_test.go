@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/collections"
 )
@@ -399,5 +400,49 @@ func TestFillBloomFilter(t *testing.T) {
 		require.ErrorIs(t, bf.Replace(ctx, []int{1}), collections.ErrWrongType)
 		require.Equal(t, []string{"x"}, be.rdb.SMembers(ctx, bitsKey).Val())
 		require.Zero(t, be.rdb.Exists(ctx, paramsKey).Val())
+	})
+}
+
+// TestFillLocal: with Options.Local, a Dict, Counter or Set reads its own
+// Replace (and its Create after a Clear by another client) at once: both
+// drop the local copies.
+func TestFillLocal(t *testing.T) {
+	dsOnBoth(t, func(t *testing.T, be dsBackend) {
+		ctx := t.Context()
+		store, err := cache.NewStore(be.client(t), cache.StoreOptions{})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = store.Close() })
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		require.NoError(t, store.WaitCoherent(wctx))
+		local := collections.Options{Local: store}
+		name := dsName(t)
+
+		d, err := collections.NewDict(be.rdb, name, collections.DictOptions[string, int]{Options: local})
+		require.NoError(t, err)
+		require.NoError(t, d.Create(ctx, map[string]int{"a": 1}))
+		for want := range 5 {
+			require.NoError(t, d.Replace(ctx, map[string]int{"a": want}))
+			require.Equal(t, want, dsMust[int](t)(d.Get(ctx, "a")))
+			require.Equal(t, want, dsMust[int](t)(d.Get(ctx, "a")))
+		}
+		require.NoError(t, d.Replace(ctx, nil))
+		_, err = d.Get(ctx, "a")
+		require.ErrorIs(t, err, collections.ErrNotFound)
+
+		c, err := collections.NewCounter(be.rdb, name, collections.CounterOptions[string]{Options: local})
+		require.NoError(t, err)
+		require.NoError(t, c.Create(ctx, map[string]int64{"x": 3}))
+		require.Equal(t, int64(3), dsMust[int64](t)(c.Get(ctx, "x")))
+		require.NoError(t, c.Replace(ctx, map[string]int64{"x": 7}))
+		require.Equal(t, int64(7), dsMust[int64](t)(c.Get(ctx, "x")))
+
+		s, err := collections.NewSet(be.rdb, name, collections.SetOptions[int]{Options: local})
+		require.NoError(t, err)
+		require.NoError(t, s.Create(ctx, 1))
+		require.True(t, dsMust[bool](t)(s.Contains(ctx, 1)))
+		require.NoError(t, s.Replace(ctx, 2))
+		require.False(t, dsMust[bool](t)(s.Contains(ctx, 1)))
+		require.True(t, dsMust[bool](t)(s.Contains(ctx, 2)))
 	})
 }
