@@ -28,10 +28,12 @@
 -- changing nothing, when the key or the version key holds another type (a
 -- HyperLogLog's key: a string that is not a HyperLogLog).
 --
--- The contents replace the key's and any time to live it had. Redis holds
--- no empty hash, set, list or sorted set: with no arguments, create writes
--- nothing (it only checks) and replace deletes the key. PFADD with no
--- element creates an empty HyperLogLog, which Redis can hold.
+-- The contents replace the key's and any time to live it had; the version
+-- key, when given, is deleted with it (as Clear does), so that a syncable
+-- collection loaded before sees the change. Redis holds no empty hash,
+-- set, list or sorted set: with no arguments, create writes nothing (it
+-- only checks) and replace deletes the key. PFADD with no element creates
+-- an empty HyperLogLog, which Redis can hold.
 local mode, kind, cmd = ARGV[1], ARGV[2], string.upper(ARGV[3])
 local key, rid, ver = KEYS[1], nil, KEYS[2]
 if mode == 'create' then

@@ -36,7 +36,8 @@ func (d *Dict[K, V]) Create(ctx context.Context, items map[K]V) error {
 }
 
 // Replace makes items the dict's whole contents, atomically: one script
-// deletes what the hash held (its time to live included) and writes items.
+// deletes what the hash held (its time to live included, and the version
+// key package syncable keeps next to it, as Clear does) and writes items.
 // No items deletes the dict. A key of another Redis type is ErrWrongType and
 // is left as it is. A resend writes the same contents again.
 func (d *Dict[K, V]) Replace(ctx context.Context, items map[K]V) error {
