@@ -101,3 +101,8 @@ func redisError(key string, err error) error {
 	}
 	return err
 }
+
+// ErrExists is returned by the Create methods (Dict.Create, Set.Create,
+// BloomFilter.Create, ...) when the collection already exists: its key
+// holds a value of its type (pottery's KeyExistsError). Nothing is written.
+var ErrExists = errors.New("tiercache/collections: already exists")
