@@ -33,8 +33,15 @@ type DequeOptions[T any] struct {
 	// make it longer drops elements from the other end, in the same atomic
 	// step, like Python's deque(maxlen=n). Every writer of one deque must
 	// use the same MaxLen (it is a setting of the writers, not stored in
-	// Redis). Default 0: unbounded. Negative is ErrInvalidArgument.
+	// Redis). Default 0: unbounded, unless Bounded is set. Negative is
+	// ErrInvalidArgument.
 	MaxLen int
+
+	// Bounded makes MaxLen a bound even when it is 0: a deque with Bounded
+	// and MaxLen 0 is always empty, like Python's deque(maxlen=0) (every
+	// push drops its values and Insert fails). A positive MaxLen bounds
+	// the deque whether Bounded is set or not. Default false.
+	Bounded bool
 }
 
 // Deque is a double-ended queue of T in one Redis list,
@@ -43,9 +50,10 @@ type DequeOptions[T any] struct {
 // trim are one script, so no reader, in any process, ever sees the deque
 // longer than MaxLen. A Deque is safe for concurrent use.
 type Deque[T any] struct {
-	b      base
-	c      codec.Codec[T]
-	maxLen int
+	b       base
+	c       codec.Codec[T]
+	maxLen  int
+	bounded bool // maxLen is a bound (it is positive, or Bounded was set)
 }
 
 // NewDeque returns the Deque called name on rdb. It does not talk to Redis.
@@ -62,7 +70,7 @@ func NewDeque[T any](rdb redis.UniversalClient, name string, opts DequeOptions[T
 	if opts.Codec == nil {
 		opts.Codec = codec.JSON[T]()
 	}
-	return &Deque[T]{b: b, c: opts.Codec, maxLen: opts.MaxLen}, nil
+	return &Deque[T]{b: b, c: opts.Codec, maxLen: opts.MaxLen, bounded: opts.Bounded || opts.MaxLen > 0}, nil
 }
 
 // Name returns the deque's name.
@@ -71,7 +79,8 @@ func (d *Deque[T]) Name() string { return d.b.name }
 // Key returns the Redis key of the deque.
 func (d *Deque[T]) Key() string { return d.b.key }
 
-// MaxLen returns the deque's maximum length, 0 for none.
+// MaxLen returns the deque's maximum length. 0 is no bound unless
+// [Deque.Bounded] reports true.
 func (d *Deque[T]) MaxLen() int { return d.maxLen }
 
 // Len returns the number of elements.
@@ -102,8 +111,8 @@ func (d *Deque[T]) ExtendLeft(ctx context.Context, values ...T) (int64, error) {
 
 // push pushes values at one end, trimming to MaxLen in the same script.
 func (d *Deque[T]) push(ctx context.Context, op string, left bool, values []T) (int64, error) {
-	if len(values) == 0 {
-		return d.Len(ctx)
+	if len(values) == 0 || d.bounded && d.maxLen == 0 {
+		return d.Len(ctx) // maxlen 0: the values are dropped at once
 	}
 	return push(ctx, &d.b, d.c, op, left, int64(d.maxLen), values)
 }

@@ -5,12 +5,17 @@
 -- KEYS[1]: the list
 -- ARGV[1]: the index
 -- ARGV[2]: the value
+-- ARGV[3]: optional (Deque): the maximum length; when the list already has
+--          that many elements, raises TCFULL and inserts nothing
 --
 -- Returns the new length. Raises WRONGTYPE when the key holds another type.
 -- The elements between the index and the nearer end are moved off and
 -- pushed back, so the cost is that of the shorter side.
 local key = KEYS[1]
 local n = redis.call('LLEN', key)
+if ARGV[3] and n >= tonumber(ARGV[3]) then
+  return redis.error_reply('TCFULL deque already at its maximum size')
+end
 local i = tonumber(ARGV[1])
 if i < 0 then
   i = math.max(i + n, 0)
