@@ -361,7 +361,7 @@ func testCounterExact(t *testing.T, be dsBackend) {
 		require.Equal(t, w, dsMust[map[string]int64](t)(in.ToMap(ctx)), op+"=")
 	}
 	require.Equal(t, int64(math.MaxInt64), dsMust[map[string]int64](t)(c.Difference(ctx, collections.Counts[string](other)))["min"])
-	neg := counterOf(t, be.rdb, dsName(t)+"neg", map[string]int64{"a": math.MinInt64 + 1, "b": -1 << 53 - 1})
+	neg := counterOf(t, be.rdb, dsName(t)+"neg", map[string]int64{"a": math.MinInt64 + 1, "b": -1<<53 - 1})
 	require.Equal(t, map[string]int64{"a": math.MaxInt64, "b": 1<<53 + 1}, dsMust[map[string]int64](t)(neg.Negative(ctx)))
 }
 
