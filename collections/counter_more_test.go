@@ -381,9 +381,11 @@ func testCounterOverflow(t *testing.T, be dsBackend) {
 		require.ErrorIs(t, op(), collections.ErrOverflow, name)
 	}
 	require.Equal(t, start, dsMust[map[string]int64](t)(c.ToMap(ctx)), "nothing written")
-	// IncrBy's overflow is ErrOverflow too.
+	// IncrBy's and Update's overflows are ErrOverflow too.
 	_, err := c.IncrBy(ctx, "a", 2)
 	require.ErrorIs(t, err, collections.ErrOverflow)
+	require.ErrorIs(t, c.Update(ctx, map[string]int64{"b": 1, "a": 2}), collections.ErrOverflow)
+	require.Equal(t, start, dsMust[map[string]int64](t)(c.ToMap(ctx)))
 	// A negative overflow is dropped, as any negative result.
 	require.NoError(t, c.SumUpdate(ctx, collections.Counts[string]{"m": -1}))
 	require.Equal(t, map[string]int64{"a": math.MaxInt64 - 1}, dsMust[map[string]int64](t)(c.ToMap(ctx)))
