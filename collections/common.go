@@ -156,14 +156,18 @@ func readThrough[V any](near *cache.Near[V], rkey, field string, fetch func() (v
 func (b *base) fail(op string, err error) error { return failKey(op, b.key, err) }
 
 // failKey wraps an error of operation op on key: WRONGTYPE (raised by Redis
-// or by one of this package's scripts) matches ErrWrongType; other errors are
-// prefixed with the operation and the key.
+// or by one of this package's scripts) matches ErrWrongType, an integer
+// overflow ErrOverflow; other errors are prefixed with the operation and
+// the key.
 func failKey(op, key string, err error) error {
 	if redis.HasErrorPrefix(err, "hash value is not an integer") {
 		return fmt.Errorf("%w: %s key %q: a count is not an integer: %w", ErrWrongType, op, key, err)
 	}
 	if redis.HasErrorPrefix(err, prefixWrongType) {
 		return fmt.Errorf("%w: %s key %q: %w", ErrWrongType, op, key, err)
+	}
+	if redis.HasErrorPrefix(err, prefixOverflow) {
+		return fmt.Errorf("%w: %s key %q: %w", ErrOverflow, op, key, err)
 	}
 	return fmt.Errorf("tiercache/collections: %s %q: %w", op, key, err)
 }

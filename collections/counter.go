@@ -385,17 +385,24 @@ func (c *Counter[K]) Elements(ctx context.Context) (seq iter.Seq[K], errf func()
 	}, errf
 }
 
-// Total returns the sum of the counts, read in chunks (see [Counter.All]).
+// Total returns the sum of the counts, negative ones included (0 for an
+// empty counter), as Python's Counter.total, read in chunks (see
+// [Counter.All]). The sum is exact: ErrOverflow only when the total itself
+// does not fit an int64.
 func (c *Counter[K]) Total(ctx context.Context) (int64, error) {
-	var total int64
+	var total sum128
 	all, errf := c.All(ctx)
 	for _, n := range all {
-		total += n
+		total.add(n)
 	}
 	if err := errf(); err != nil {
 		return 0, err
 	}
-	return total, nil
+	n, ok := total.int64()
+	if !ok {
+		return 0, totalError(c.b.key)
+	}
+	return n, nil
 }
 
 // Clear deletes the counter. It returns ErrWrongType, deleting nothing, when
