@@ -49,8 +49,8 @@ type CounterOptions[K comparable] struct {
 // fails with a conflict. Counts may be zero or negative. A Counter is safe
 // for concurrent use.
 type Counter[K comparable] struct {
-	b    base
-	kc   codec.Codec[K]
+	b     base
+	kc    codec.Codec[K]
 	whole *cache.Whole[map[K]int64] // Options.Local's copy of the counter, or nil
 }
 

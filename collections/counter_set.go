@@ -39,10 +39,13 @@ func (c *Counter[K]) SetMany(ctx context.Context, counts map[K]int64) error {
 }
 
 // Contains reports whether the counter holds k, whatever its count (zero
-// and negative counts included), as Python's k in c. It asks Redis
-// (HEXISTS): the local copies [Counter.Get] keeps cannot tell a missing
-// key from a count of 0.
+// and negative counts included), as Python's k in c: HEXISTS, or the local
+// copy of the whole counter with Options.Local.
 func (c *Counter[K]) Contains(ctx context.Context, k K) (bool, error) {
+	if m, ok := c.local(ctx); ok {
+		_, in := m[k]
+		return in, nil
+	}
 	field, err := encode(c.kc, c.b.key, k)
 	if err != nil {
 		return false, err

@@ -42,9 +42,9 @@ type DictOptions[K comparable, V any] struct {
 // A Dict is safe for concurrent use, and any number of Dict values, in any
 // number of processes, may share one hash.
 type Dict[K comparable, V any] struct {
-	b    base
-	kc   codec.Codec[K]
-	vc   codec.Codec[V]
+	b     base
+	kc    codec.Codec[K]
+	vc    codec.Codec[V]
 	whole *cache.Whole[map[K]V] // Options.Local's copy of the dict, or nil
 }
 
