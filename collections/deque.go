@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/codec"
 )
 
@@ -53,7 +54,8 @@ type Deque[T any] struct {
 	b       base
 	c       codec.Codec[T]
 	maxLen  int
-	bounded bool // maxLen is a bound (it is positive, or Bounded was set)
+	bounded bool          // maxLen is a bound (it is positive, or Bounded was set)
+	local   *listLocal[T] // Options.Local's copy of the deque, or nil
 }
 
 // NewDeque returns the Deque called name on rdb. It does not talk to Redis.
@@ -70,7 +72,11 @@ func NewDeque[T any](rdb redis.UniversalClient, name string, opts DequeOptions[T
 	if opts.Codec == nil {
 		opts.Codec = codec.JSON[T]()
 	}
-	return &Deque[T]{b: b, c: opts.Codec, maxLen: opts.MaxLen, bounded: opts.Bounded || opts.MaxLen > 0}, nil
+	d := &Deque[T]{b: b, c: opts.Codec, maxLen: opts.MaxLen, bounded: opts.Bounded || opts.MaxLen > 0}
+	if d.local, err = newListLocal(&d.b, d.c); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // Name returns the deque's name.
@@ -84,7 +90,7 @@ func (d *Deque[T]) Key() string { return d.b.key }
 func (d *Deque[T]) MaxLen() int { return d.maxLen }
 
 // Len returns the number of elements.
-func (d *Deque[T]) Len(ctx context.Context) (int64, error) { return d.b.llen(ctx) }
+func (d *Deque[T]) Len(ctx context.Context) (int64, error) { return d.local.length(ctx, &d.b) }
 
 // Append adds v at the right end and returns the new length.
 func (d *Deque[T]) Append(ctx context.Context, v T) (int64, error) {
@@ -162,7 +168,7 @@ func (d *Deque[T]) Peek(ctx context.Context) (T, error) { return d.peek(ctx, -1)
 func (d *Deque[T]) PeekLeft(ctx context.Context) (T, error) { return d.peek(ctx, 0) }
 
 func (d *Deque[T]) peek(ctx context.Context, i int64) (T, error) {
-	v, err := lindex(ctx, &d.b, d.c, "peek", i)
+	v, err := d.local.index(ctx, &d.b, d.c, "peek", i)
 	if errors.Is(err, ErrIndexOutOfRange) {
 		return v, fmt.Errorf("%w: deque %q", ErrEmpty, d.b.key)
 	}
@@ -183,19 +189,19 @@ func (d *Deque[T]) Rotate(ctx context.Context, n int64) error {
 // Range returns the elements from index start to index stop, both included,
 // counted from the left (negative from the right), like LRANGE.
 func (d *Deque[T]) Range(ctx context.Context, start, stop int64) ([]T, error) {
-	raws, err := d.b.lrange(ctx, "range", start, stop)
-	if err != nil {
-		return nil, err
-	}
-	return decodeSlice(d.c, d.b.key, raws)
+	return d.local.lrange(ctx, &d.b, d.c, start, stop)
 }
 
 // All returns the elements from left to right with their indexes as a
 // sequence read in chunks, and a function that returns the error that ended
 // it early; see [List.All].
 func (d *Deque[T]) All(ctx context.Context) (seq iter.Seq2[int64, T], errf func() error) {
-	return listAll(ctx, &d.b, d.c)
+	return d.local.all(ctx, &d.b, d.c)
 }
+
+// Local returns the counters of the deque's local copy (Options.Local);
+// see [List.Local].
+func (d *Deque[T]) Local() cache.WholeStats { return d.local.stats() }
 
 // Clear deletes the deque. It returns ErrWrongType, deleting nothing, when
 // the key holds another Redis type.

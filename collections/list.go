@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/codec"
 )
 
@@ -48,8 +49,9 @@ type ListOptions[T any] struct {
 // inner index, Sort) run as one script. The iteration (All) reads the list
 // in chunks. A List is safe for concurrent use.
 type List[T any] struct {
-	b base
-	c codec.Codec[T]
+	b     base
+	c     codec.Codec[T]
+	local *listLocal[T] // Options.Local's copy of the list, or nil
 }
 
 // NewList returns the List called name on rdb. It does not talk to Redis. It
@@ -63,7 +65,11 @@ func NewList[T any](rdb redis.UniversalClient, name string, opts ListOptions[T])
 	if opts.Codec == nil {
 		opts.Codec = codec.JSON[T]()
 	}
-	return &List[T]{b: b, c: opts.Codec}, nil
+	l := &List[T]{b: b, c: opts.Codec}
+	if l.local, err = newListLocal(&l.b, l.c); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // Name returns the list's name.
@@ -73,12 +79,12 @@ func (l *List[T]) Name() string { return l.b.name }
 func (l *List[T]) Key() string { return l.b.key }
 
 // Len returns the number of elements.
-func (l *List[T]) Len(ctx context.Context) (int64, error) { return l.b.llen(ctx) }
+func (l *List[T]) Len(ctx context.Context) (int64, error) { return l.local.length(ctx, &l.b) }
 
 // Index returns the element at index i; ErrIndexOutOfRange when there is
 // none.
 func (l *List[T]) Index(ctx context.Context, i int64) (T, error) {
-	return lindex(ctx, &l.b, l.c, "index", i)
+	return l.local.index(ctx, &l.b, l.c, "index", i)
 }
 
 // SetIndex replaces the element at index i; ErrIndexOutOfRange when there is
@@ -194,11 +200,7 @@ func (l *List[T]) IndexOf(ctx context.Context, v T) (int64, error) {
 // like LRANGE: Range(ctx, 0, -1) is the whole list, and indexes out of range
 // are clamped.
 func (l *List[T]) Range(ctx context.Context, start, stop int64) ([]T, error) {
-	raws, err := l.b.lrange(ctx, "range", start, stop)
-	if err != nil {
-		return nil, err
-	}
-	return decodeSlice(l.c, l.b.key, raws)
+	return l.local.lrange(ctx, &l.b, l.c, start, stop)
 }
 
 // Trim keeps only the elements from index start to index stop, both
@@ -281,8 +283,13 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // the loop stopped). Always check it. The list is not frozen: an edit made
 // meanwhile shifts the indexes of the chunks still to be read.
 func (l *List[T]) All(ctx context.Context) (seq iter.Seq2[int64, T], errf func() error) {
-	return listAll(ctx, &l.b, l.c)
+	return l.local.all(ctx, &l.b, l.c)
 }
+
+// Local returns the counters of the list's local copy (Options.Local):
+// how many times it was read in full, kept, and found over the local
+// tier's budget (then reads go to Redis). Zero without Options.Local.
+func (l *List[T]) Local() cache.WholeStats { return l.local.stats() }
 
 // Clear deletes the list. It returns ErrWrongType, deleting nothing, when
 // the key holds another Redis type.
