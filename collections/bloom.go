@@ -66,9 +66,11 @@ type BloomFilter[T any] struct {
 	name      string
 	bitsKey   string
 	paramsKey string
-	params    string // what the scripts compare with the stored parameters
-	bits      uint64 // m
-	hashes    int    // k
+	params    string  // what the scripts compare with the stored parameters
+	bits      uint64  // m
+	hashes    int     // k
+	capacity  int     // n, given or implied by m and k (see bloom_config.go)
+	errorRate float64 // p, given or implied by m and k
 	codec     codec.Codec[T]
 	opts      Options
 }
@@ -112,6 +114,8 @@ func NewBloomFilter[T any](rdb redis.UniversalClient, name string, expectedItems
 		params:    "v1 m=" + strconv.FormatUint(bits, 10) + " k=" + strconv.Itoa(k),
 		bits:      bits,
 		hashes:    k,
+		capacity:  expectedItems,
+		errorRate: falsePositiveRate,
 		codec:     c,
 		opts:      o,
 	}, nil

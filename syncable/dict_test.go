@@ -329,7 +329,7 @@ func TestInvalidArguments(t *testing.T) {
 	require.ErrorIs(t, err, syncable.ErrInvalidArgument)
 	_, err = syncable.NewDeque[int](rdb, "x", syncable.DequeOptions[int]{DequeOptions: collections.DequeOptions[int]{MaxLen: -1}})
 	require.ErrorIs(t, err, syncable.ErrInvalidArgument)
-	_, err = syncable.NewLRUDict[int, int](rdb, "x", 0, syncable.DictOptions[int, int]{})
+	_, err = syncable.NewLRUDict[int, int](rdb, "x", -1, syncable.DictOptions[int, int]{})
 	require.ErrorIs(t, err, syncable.ErrInvalidArgument)
 	_, err = syncable.NewCounter[int](rdb, "x", syncable.CounterOptions[int]{CounterOptions: collections.CounterOptions[int]{Options: collections.Options{Prefix: "a{"}}})
 	require.ErrorIs(t, err, syncable.ErrInvalidArgument)

@@ -61,11 +61,11 @@ type lruEntry[V any] struct {
 // NewLRUDict returns an LRUDict that keeps at most maxSize items in memory
 // and the rest in the hash called name on rdb. It does not talk to Redis:
 // items already in the hash are read when first asked for. It returns
-// ErrInvalidArgument for a maxSize below 1 and the arguments NewDict
-// refuses. opts.LoadChunk is not used.
+// ErrInvalidArgument for a negative maxSize and the arguments NewDict
+// refuses; maxSize [LRUUnbounded] (0) keeps every item in memory. opts.LoadChunk is not used.
 func NewLRUDict[K comparable, V any](rdb redis.UniversalClient, name string, maxSize int, opts DictOptions[K, V]) (*LRUDict[K, V], error) {
-	if maxSize < 1 {
-		return nil, fmt.Errorf("%w: LRUDict %q: maxSize %d is below 1", ErrInvalidArgument, name, maxSize)
+	if maxSize < 0 {
+		return nil, fmt.Errorf("%w: LRUDict %q: negative maxSize %d", ErrInvalidArgument, name, maxSize)
 	}
 	cd, err := collections.NewDict(rdb, name, opts.DictOptions)
 	if err != nil {
@@ -84,7 +84,7 @@ func NewLRUDict[K comparable, V any](rdb redis.UniversalClient, name string, max
 	}
 	// The LRU never evicts by itself: Set and Get make room first, so that
 	// an evicted item reaches Redis before it leaves memory.
-	mem, err := simplelru.NewLRU[K, *lruEntry[V]](maxSize+1, nil)
+	mem, err := simplelru.NewLRU[K, *lruEntry[V]](lruCapacity(maxSize), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
@@ -97,10 +97,12 @@ func (d *LRUDict[K, V]) Name() string { return d.b.name }
 // Key returns the Redis key of the dict's hash.
 func (d *LRUDict[K, V]) Key() string { return d.b.key }
 
-// MaxSize returns the most items the dict keeps in memory.
+// MaxSize returns the most items the dict keeps in memory, or
+// [LRUUnbounded] for no bound.
 func (d *LRUDict[K, V]) MaxSize() int { return d.maxSize }
 
-// MemLen returns the number of items in memory, at most MaxSize.
+// MemLen returns the number of items in memory, at most MaxSize when it
+// is bounded.
 func (d *LRUDict[K, V]) MemLen() int { return d.mem.Len() }
 
 // Get returns the value of k and whether the dict holds it. An item in
@@ -183,7 +185,7 @@ func (d *LRUDict[K, V]) makeRoom(ctx context.Context) error {
 
 // oldest returns the least recently used item and whether memory is full.
 func (d *LRUDict[K, V]) oldest() (*lruEntry[V], bool) {
-	if d.mem.Len() < d.maxSize {
+	if d.mem.Len() < d.limit() {
 		return nil, false
 	}
 	_, e, _ := d.mem.GetOldest()
