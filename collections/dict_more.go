@@ -36,7 +36,8 @@ var ErrExists = errors.New("tiercache/collections: already exists")
 // Copy copies the dict, on the server, to a new Dict called newName with
 // the same options (codecs, prefix, timeouts, local tier), and returns it
 // (Python's dict.copy, into Redis). The copy keeps the dict's TTL, if any;
-// a copy of an empty dict is an empty Dict, and writes nothing. It returns
+// a copy of an empty dict is an empty Dict, and writes no hash (only the
+// request's dedupe record), though newName must be free all the same. It returns
 // an error matching ErrExists, writing nothing, when newName's key exists
 // (of any type; Clear it first to replace it), ErrWrongType when the dict's
 // key holds another type, and ErrInvalidArgument for newName equal to the
