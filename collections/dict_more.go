@@ -28,11 +28,6 @@ var (
 	dictPopItem = newScript(dictPopItemSrc)
 )
 
-// ErrExists is returned when a call that makes a new collection finds its
-// Redis key taken: [Dict.Copy] to a name whose key exists, whatever its
-// type. Nothing is overwritten. The message names the key.
-var ErrExists = errors.New("tiercache/collections: already exists")
-
 // Copy copies the dict, on the server, to a new Dict called newName with
 // the same options (codecs, prefix, timeouts, local tier), and returns it
 // (Python's dict.copy, into Redis). The copy keeps the dict's TTL, if any;

@@ -104,5 +104,7 @@ func redisError(key string, err error) error {
 
 // ErrExists is returned by the Create methods (Dict.Create, Set.Create,
 // BloomFilter.Create, ...) when the collection already exists: its key
-// holds a value of its type (pottery's KeyExistsError). Nothing is written.
+// holds a value of its type (pottery's KeyExistsError); and by Dict.Copy
+// when the destination's key exists, whatever its type. Nothing is
+// written.
 var ErrExists = errors.New("tiercache/collections: already exists")
