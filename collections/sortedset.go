@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/codec"
 )
 
@@ -31,8 +33,9 @@ type SortedSetOptions[T any] struct {
 // are inclusive; use math.Inf for open ends. Every method is one atomic
 // command. A SortedSet is safe for concurrent use.
 type SortedSet[T any] struct {
-	b base
-	c codec.Codec[T]
+	b     base
+	c     codec.Codec[T]
+	whole *cache.Whole[*zsetCopy[T]] // Options.Local's copy of the set, or nil
 }
 
 // Scored is a member of a [SortedSet] and its score.
@@ -52,7 +55,11 @@ func NewSortedSet[T any](rdb redis.UniversalClient, name string, opts SortedSetO
 	if opts.Codec == nil {
 		opts.Codec = codec.JSON[T]()
 	}
-	return &SortedSet[T]{b: b, c: opts.Codec}, nil
+	z := &SortedSet[T]{b: b, c: opts.Codec}
+	if z.whole, err = newWhole[*zsetCopy[T]](&z.b); err != nil {
+		return nil, err
+	}
+	return z, nil
 }
 
 // Name returns the sorted set's name.
@@ -115,6 +122,13 @@ func (z *SortedSet[T]) IncrScore(ctx context.Context, member T, by float64) (flo
 
 // Score returns member's score; ErrNotFound when it is not in the set.
 func (z *SortedSet[T]) Score(ctx context.Context, member T) (float64, error) {
+	if c, ok := z.local(ctx); ok {
+		r, err := z.localRank(c, member)
+		if err != nil {
+			return 0, err
+		}
+		return c.ms[r].Score, nil
+	}
 	v, err := encode(z.c, z.b.key, member)
 	if err != nil {
 		return 0, err
@@ -143,6 +157,16 @@ func (z *SortedSet[T]) RevRank(ctx context.Context, member T) (int64, error) {
 }
 
 func (z *SortedSet[T]) rank(ctx context.Context, op string, member T, rev bool) (int64, error) {
+	if c, ok := z.local(ctx); ok {
+		r, err := z.localRank(c, member)
+		if err != nil {
+			return 0, err
+		}
+		if rev {
+			r = len(c.ms) - 1 - r
+		}
+		return int64(r), nil
+	}
 	v, err := encode(z.c, z.b.key, member)
 	if err != nil {
 		return 0, err
@@ -165,6 +189,9 @@ func (z *SortedSet[T]) rank(ctx context.Context, op string, member T, rev bool) 
 // RangeByRank returns the members ranked start to stop, both included,
 // lowest score first (0, -1 is the whole set).
 func (z *SortedSet[T]) RangeByRank(ctx context.Context, start, stop int64) ([]Scored[T], error) {
+	if c, ok := z.local(ctx); ok {
+		return c.byRank(start, stop, false), nil
+	}
 	return z.rangeArgs(ctx, "range by rank", redis.ZRangeArgs{Start: start, Stop: stop})
 }
 
@@ -172,12 +199,20 @@ func (z *SortedSet[T]) RangeByRank(ctx context.Context, start, stop int64) ([]Sc
 // score, both included, highest first: RevRangeByRank(ctx, 0, 9) is the top
 // ten.
 func (z *SortedSet[T]) RevRangeByRank(ctx context.Context, start, stop int64) ([]Scored[T], error) {
+	if c, ok := z.local(ctx); ok {
+		return c.byRank(start, stop, true), nil
+	}
 	return z.rangeArgs(ctx, "rev range by rank", redis.ZRangeArgs{Start: start, Stop: stop, Rev: true})
 }
 
 // RangeByScore returns the members with a score from min to max, both
 // included, lowest first.
 func (z *SortedSet[T]) RangeByScore(ctx context.Context, min, max float64) ([]Scored[T], error) {
+	if c, ok := z.local(ctx); ok {
+		if lo, hi, ok := c.byScore(min, max); ok {
+			return slices.Clone(c.ms[lo:hi:hi]), nil
+		}
+	}
 	return z.rangeArgs(ctx, "range by score", redis.ZRangeArgs{Start: formatScore(min), Stop: formatScore(max), ByScore: true})
 }
 
@@ -222,6 +257,11 @@ func formatScore(f float64) string {
 // CountBetween returns the number of members with a score from min to max,
 // both included.
 func (z *SortedSet[T]) CountBetween(ctx context.Context, min, max float64) (int64, error) {
+	if c, ok := z.local(ctx); ok {
+		if lo, hi, ok := c.byScore(min, max); ok {
+			return int64(hi - lo), nil
+		}
+	}
 	var n int64
 	err := z.b.rt(ctx, "count", false, func(ctx context.Context) (err error) {
 		n, err = z.b.rdb.ZCount(ctx, z.b.key, formatScore(min), formatScore(max)).Result()
@@ -314,6 +354,9 @@ func (z *SortedSet[T]) pop(ctx context.Context, op string, highest bool) (Scored
 
 // Len returns the number of members.
 func (z *SortedSet[T]) Len(ctx context.Context) (int64, error) {
+	if c, ok := z.local(ctx); ok {
+		return int64(len(c.ms)), nil
+	}
 	var n int64
 	err := z.b.rt(ctx, "len", false, func(ctx context.Context) (err error) {
 		n, err = z.b.rdb.ZCard(ctx, z.b.key).Result()
