@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 
 	"github.com/redis/go-redis/v9"
@@ -13,10 +14,24 @@ import (
 
 // zsetCopy is the local copy of a whole sorted set (Options.Local): its
 // members in Redis' order (by score, ties by encoding) and each member's
-// rank by its encoding.
+// rank by its encoding, or, for members of a basic type (a string, an
+// integer, a bool: see plainKeys), by its value, which a lookup finds
+// without encoding.
 type zsetCopy[T any] struct {
-	ms   []Scored[T]
-	rank map[string]int
+	ms      []Scored[T]
+	rank    map[string]int // by encoding, unless byValue
+	byValue map[any]int
+}
+
+// plainKeys reports whether values of T can key a map and are equal
+// exactly when their encodings are (for a codec that round-trips them).
+func plainKeys[T any]() bool {
+	switch reflect.TypeFor[T]().Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }
 
 // local returns the copy of the whole sorted set, reading it (ZRANGE 0 -1
@@ -44,7 +59,12 @@ func (z *SortedSet[T]) readAll(ctx context.Context) (*zsetCopy[T], int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	c := &zsetCopy[T]{ms: make([]Scored[T], len(zs)), rank: make(map[string]int, len(zs))}
+	c := &zsetCopy[T]{ms: make([]Scored[T], len(zs))}
+	if plainKeys[T]() {
+		c.byValue = make(map[any]int, len(zs))
+	} else {
+		c.rank = make(map[string]int, len(zs))
+	}
 	size := 0
 	for i, m := range zs {
 		raw, _ := m.Member.(string)
@@ -52,8 +72,19 @@ func (z *SortedSet[T]) readAll(ctx context.Context) (*zsetCopy[T], int, error) {
 		if err != nil {
 			return nil, -1, nil // not kept: the reads from Redis report it
 		}
-		c.ms[i], c.rank[raw] = Scored[T]{v, m.Score}, i
+		c.ms[i] = Scored[T]{v, m.Score}
+		if c.byValue != nil {
+			c.byValue[any(v)] = i
+		} else {
+			c.rank[raw] = i
+		}
 		size += 2*len(raw) + 8 + 2*memberOverhead
+	}
+	if c.byValue != nil && len(c.byValue) != len(zs) { // the codec does not round-trip: by encoding
+		c.byValue, c.rank = nil, make(map[string]int, len(zs))
+		for i, m := range zs {
+			c.rank[m.Member.(string)] = i
+		}
 	}
 	return c, size, nil
 }
@@ -72,11 +103,17 @@ func (z *SortedSet[T]) Local() cache.WholeStats {
 // localRank returns member's rank in c (from the lowest score), or an
 // error matching ErrNotFound.
 func (z *SortedSet[T]) localRank(c *zsetCopy[T], member T) (int, error) {
-	v, err := encode(z.c, z.b.key, member)
-	if err != nil {
-		return 0, err
+	var r int
+	var ok bool
+	if c.byValue != nil {
+		r, ok = c.byValue[any(member)]
+	} else {
+		v, err := encode(z.c, z.b.key, member)
+		if err != nil {
+			return 0, err
+		}
+		r, ok = c.rank[string(v)]
 	}
-	r, ok := c.rank[string(v)]
 	if !ok {
 		return 0, fmt.Errorf("%w: member %v of sorted set %q", ErrNotFound, member, z.b.key)
 	}
