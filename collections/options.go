@@ -26,22 +26,23 @@ type Options struct {
 	// change the Cluster hash tag of the collection's keys.
 	Prefix string
 
-	// Local, when set, serves reads from this Store's local tier, kept
-	// coherent with Redis by the Store (see cache.Near): Dict.Get,
-	// DefaultDict.Get, Counter.Get and Set.Contains answer repeated reads
-	// without a round trip (other reads go to Redis), and any write to the
-	// collection's key, by any client, drops the local copies when the
-	// Store runs tracking coherence (cache.CoherenceTracking, what Auto
-	// picks on Redis 6 and later). Under pub/sub or no coherence, other
-	// processes' writes to collections are not announced, and a local copy
-	// may be stale for up to LocalTTL. Writes through any value of the
-	// collection in this process (the same name opened twice included) drop
-	// the copies of every such value at once, and reads in flight do not
-	// keep what they read, so a process always reads its own writes, in
-	// every mode. Once the Store is closed every read goes to Redis. The
-	// Store's prefix must start the
-	// collection's keys (both default to "tc:"). Default nil: every read
-	// goes to Redis.
+	// Local, when set, serves reads from one copy of the whole collection
+	// kept in this Store's local tier (see cache.Whole and the package
+	// README's table): the reads of Dict, DefaultDict, Counter, Set, List,
+	// Deque and SortedSet answer without a round trip once a first read
+	// has read the whole collection. Any write to the collection's key, by
+	// any client, invalidates the copy when the Store runs tracking
+	// coherence (cache.CoherenceTracking, what Auto picks on Redis 6 and
+	// later). Under pub/sub or no coherence, other processes' writes to
+	// collections are not announced, and a copy may be stale for up to
+	// LocalTTL. Writes through any value of the collection in this process
+	// (the same name opened twice included) invalidate the copy of every
+	// such value at once, and reads in flight do not keep what they read,
+	// so a process always reads its own writes, in every mode. A copy over
+	// the Store's byte budget is not kept (the reads go to Redis). Once the
+	// Store is closed every read goes to Redis. The Store's prefix must
+	// start the collection's keys (both default to "tc:"). Default nil:
+	// every read goes to Redis.
 	Local *cache.Store
 
 	// LocalTTL bounds how long a local copy lives (and the Store's
