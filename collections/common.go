@@ -96,20 +96,6 @@ func appliesDeadlines(rdb redis.UniversalClient) bool {
 // noCancel is the CancelFunc of a context rt did not derive.
 func noCancel() {}
 
-// newNear returns the local view for a collection's reads with
-// Options.Local, or nil without it, and registers it with b.
-func newNear[V any](b *base) (*cache.Near[V], error) {
-	if b.opts.Local == nil {
-		return nil, nil
-	}
-	n, err := cache.NewNear[V](b.opts.Local, b.opts.LocalTTL)
-	if err != nil {
-		return nil, err
-	}
-	b.local = n
-	return n, nil
-}
-
 // newWhole returns the local copy of the whole collection for its reads
 // with Options.Local, or nil without it, and registers it with b.
 func newWhole[S any](b *base) (*cache.Whole[S], error) {
@@ -132,25 +118,6 @@ func (ww wholeWrites) Invalidate(string) { ww.w.Invalidate() }
 // memberOverhead is what a member of a local copy costs beyond its
 // encoding, for the byte budget: its map slot and decoded form.
 const memberOverhead = 32
-
-// readThrough reads field of the collection's key rkey: from near when it
-// holds it, else with fetch (ok false: no value; size: its bytes), keeping
-// what fetch found. A nil near reads with fetch only.
-func readThrough[V any](near *cache.Near[V], rkey, field string, fetch func() (v V, ok bool, size int, err error)) (V, bool, error) {
-	if near == nil {
-		v, ok, _, err := fetch()
-		return v, ok, err
-	}
-	if v, ok := near.Get(rkey, field); ok {
-		return v, true, nil
-	}
-	tok := near.Token()
-	v, ok, size, err := fetch()
-	if err == nil && ok {
-		near.Keep(rkey, field, v, size, tok)
-	}
-	return v, ok, err
-}
 
 // fail wraps an error of operation op on the collection's key.
 func (b *base) fail(op string, err error) error { return failKey(op, b.key, err) }
