@@ -135,7 +135,8 @@ func (w *Whole[S]) valid(c *wholeCopy[S]) bool {
 // Load before it returns that copy without reading. A value over budget is not read
 // again in full until the key is written or the TTL passes: Load then
 // returns ok false without calling fetch, and the caller reads what it
-// needs from Redis.
+// needs from Redis; so it does while nothing can be kept (an invalidation
+// stream down, the Store or the Whole closed).
 func (w *Whole[S]) Load(ctx context.Context, fetch func(ctx context.Context) (S, int, error)) (v S, ok bool, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -144,6 +145,9 @@ func (w *Whole[S]) Load(ctx context.Context, fetch func(ctx context.Context) (S,
 	}
 	if tb := w.tooBig.Load(); tb != 0 && tb-1 == w.ver.n.Load() && w.s.clock.nanos() < w.tooBigTill.Load() {
 		return v, false, nil
+	}
+	if !w.s.hasRedis() || w.s.coh.down.Load() != 0 || w.closed.Load() {
+		return v, false, nil // nothing could be kept: the caller reads what it needs
 	}
 	tok, ver := w.s.coh.token(), w.ver.n.Load()
 	w.stats.loads.Add(1)

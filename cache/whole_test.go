@@ -153,3 +153,55 @@ func TestWholeVersionsReleased(t *testing.T) {
 		return !ok
 	}, "the version outlived its Wholes")
 }
+
+// TestWholeStreamLost: when the invalidation connection is killed, the copy
+// is not served, Load keeps nothing (and reads nothing in full) while the
+// stream is down, and keeps again once it is back.
+func TestWholeStreamLost(t *testing.T) {
+	d := deployments(t)[0]
+	ctx := context.Background()
+	s := coherentStore(t, d.client(t), CoherenceAuto)
+	foreign := d.client(t)
+	rkey := "tc:{" + uniqueNS(t) + "}:set"
+	require.NoError(t, foreign.SAdd(ctx, rkey, "a").Err())
+	w, err := NewWhole[[]string](s, rkey, time.Hour)
+	require.NoError(t, err)
+	fetches := 0
+	fetch := func(ctx context.Context) ([]string, int, error) {
+		fetches++
+		m, err := foreign.SMembers(ctx, rkey).Result()
+		return m, 16, err
+	}
+	eventually(t, func() bool {
+		if _, ok := w.Get(); ok {
+			return true
+		}
+		_, _, err := w.Load(ctx, fetch)
+		require.NoError(t, err)
+		return false
+	}, "never kept")
+
+	require.NoError(t, foreign.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err())
+	eventually(t, func() bool { _, ok := w.Get(); return !ok }, "served after the stream was lost")
+
+	// While a stream is down (held down here, as an outage would), Load
+	// neither keeps nor reads in full.
+	s.coh.setDown(1)
+	n := fetches
+	_, ok, err := w.Load(ctx, fetch)
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.Equal(t, n, fetches, "read in full while nothing could be kept")
+	s.coh.setDown(-1)
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	require.NoError(t, s.WaitCoherent(wctx))
+	eventually(t, func() bool {
+		if _, ok := w.Get(); ok {
+			return true
+		}
+		_, _, err := w.Load(ctx, fetch)
+		require.NoError(t, err)
+		return false
+	}, "never kept again")
+}
