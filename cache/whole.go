@@ -206,8 +206,11 @@ func (w *Whole[S]) drop(c *wholeCopy[S]) {
 // read; a writer calls it once its write to the key has ended.
 func (w *Whole[S]) Invalidate() { w.s.coh.wrote(w.rkey, 0) }
 
-// Stats returns the Whole's counters.
+// Stats returns the Whole's counters; zero for a nil Whole.
 func (w *Whole[S]) Stats() WholeStats {
+	if w == nil {
+		return WholeStats{}
+	}
 	return WholeStats{Loads: w.stats.loads.Load(), Kept: w.stats.kept.Load(), OverBudget: w.stats.overBudget.Load()}
 }
 

@@ -110,6 +110,22 @@ func newWhole[S any](b *base) (*cache.Whole[S], error) {
 	return w, nil
 }
 
+// localCopy returns w's valid copy, reading it with fetch when there is
+// none. ok is false for a nil w (no Options.Local), a copy that was not
+// kept (over budget, undecodable, nothing keepable) and a failed read: the
+// caller then reads what it needs from Redis, which reports the error.
+func localCopy[S any](ctx context.Context, w *cache.Whole[S], fetch func(context.Context) (S, int, error)) (S, bool) {
+	if w == nil {
+		var zero S
+		return zero, false
+	}
+	if v, ok := w.Get(); ok {
+		return v, true
+	}
+	v, ok, err := w.Load(ctx, fetch)
+	return v, ok && err == nil
+}
+
 // wholeWrites tells a Whole of the writes to its key.
 type wholeWrites struct{ w interface{ Invalidate() } }
 

@@ -138,14 +138,7 @@ func (c *Counter[K]) Get(ctx context.Context, k K) (int64, error) {
 // field that does not decode, and when the read failed: the caller then
 // reads what it needs from Redis, which reports the error.
 func (c *Counter[K]) local(ctx context.Context) (map[K]int64, bool) {
-	if c.whole == nil {
-		return nil, false
-	}
-	if m, ok := c.whole.Get(); ok {
-		return m, true
-	}
-	m, ok, err := c.whole.Load(ctx, c.readAll)
-	return m, ok && err == nil
+	return localCopy(ctx, c.whole, c.readAll)
 }
 
 // readAll reads and decodes the whole counter, for the local copy.
@@ -176,9 +169,6 @@ func (c *Counter[K]) readAll(ctx context.Context) (map[K]int64, int, error) {
 // over the local tier's budget (then reads go to Redis). Zero without
 // Options.Local.
 func (c *Counter[K]) Local() cache.WholeStats {
-	if c.whole == nil {
-		return cache.WholeStats{}
-	}
 	return c.whole.Stats()
 }
 

@@ -116,14 +116,7 @@ func (d *Dict[K, V]) read(ctx context.Context, k K) (v V, ok bool, err error) {
 // that does not decode, and when the read failed: the caller then reads
 // what it needs from Redis, which reports the error.
 func (d *Dict[K, V]) local(ctx context.Context) (map[K]V, bool) {
-	if d.whole == nil {
-		return nil, false
-	}
-	if m, ok := d.whole.Get(); ok {
-		return m, true
-	}
-	m, ok, err := d.whole.Load(ctx, d.readAll)
-	return m, ok && err == nil
+	return localCopy(ctx, d.whole, d.readAll)
 }
 
 // readAll reads and decodes the whole dict, for the local copy.
@@ -153,9 +146,6 @@ func (d *Dict[K, V]) readAll(ctx context.Context) (map[K]V, int, error) {
 // how many times it was read in full, kept, and found over the local
 // tier's budget (then reads go to Redis). Zero without Options.Local.
 func (d *Dict[K, V]) Local() cache.WholeStats {
-	if d.whole == nil {
-		return cache.WholeStats{}
-	}
 	return d.whole.Stats()
 }
 

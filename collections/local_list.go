@@ -37,11 +37,7 @@ func (l *listLocal[T]) get(ctx context.Context) ([]T, bool) {
 	if l == nil {
 		return nil, false
 	}
-	if vs, ok := l.w.Get(); ok {
-		return vs, true
-	}
-	vs, ok, err := l.w.Load(ctx, l.readAll)
-	return vs, ok && err == nil
+	return localCopy(ctx, l.w, l.readAll)
 }
 
 func (l *listLocal[T]) readAll(ctx context.Context) ([]T, int, error) {

@@ -40,14 +40,7 @@ func plainKeys[T any]() bool {
 // and when the read failed: the caller then reads what it needs from
 // Redis, which reports the error.
 func (z *SortedSet[T]) local(ctx context.Context) (*zsetCopy[T], bool) {
-	if z.whole == nil {
-		return nil, false
-	}
-	if c, ok := z.whole.Get(); ok {
-		return c, true
-	}
-	c, ok, err := z.whole.Load(ctx, z.readAll)
-	return c, ok && err == nil
+	return localCopy(ctx, z.whole, z.readAll)
 }
 
 func (z *SortedSet[T]) readAll(ctx context.Context) (*zsetCopy[T], int, error) {
@@ -94,9 +87,6 @@ func (z *SortedSet[T]) readAll(ctx context.Context) (*zsetCopy[T], int, error) {
 // over the local tier's budget (then reads go to Redis). Zero without
 // Options.Local.
 func (z *SortedSet[T]) Local() cache.WholeStats {
-	if z.whole == nil {
-		return cache.WholeStats{}
-	}
 	return z.whole.Stats()
 }
 

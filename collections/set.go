@@ -175,14 +175,7 @@ func (s *Set[T]) ContainsMany(ctx context.Context, members ...T) ([]bool, error)
 // failed: the caller then reads what it needs from Redis, which reports
 // the error.
 func (s *Set[T]) local(ctx context.Context) (m map[T]struct{}, ok bool) {
-	if s.whole == nil {
-		return nil, false
-	}
-	if m, ok := s.whole.Get(); ok {
-		return m, true
-	}
-	m, ok, err := s.whole.Load(ctx, s.readAll)
-	return m, ok && err == nil
+	return localCopy(ctx, s.whole, s.readAll)
 }
 
 // readAll reads and decodes the whole set, for the local copy.
@@ -211,9 +204,6 @@ func (s *Set[T]) readAll(ctx context.Context) (map[T]struct{}, int, error) {
 // how many times it was read in full, kept, and found over the local
 // tier's budget (then reads go to Redis). Zero without Options.Local.
 func (s *Set[T]) Local() cache.WholeStats {
-	if s.whole == nil {
-		return cache.WholeStats{}
-	}
 	return s.whole.Stats()
 }
 
