@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -51,7 +50,8 @@ type BloomOptions[T any] struct {
 //
 // The filter is two keys with the hash tag {name}, so on a Cluster it lives
 // in one slot: "<prefix>{name}:bloom", its bits, and "<prefix>{name}:bloom:params",
-// its size and hash count, written by the first Add. Every operation checks
+// its size and hash count (with the capacity and error rate it was made
+// for), written by the first Add. Every operation checks
 // the stored parameters in the same script, so a client that opened the
 // filter with others gets [ErrConfigMismatch] and writes nothing; two
 // processes cannot silently corrupt each other's filter. Every operation is
@@ -66,7 +66,7 @@ type BloomFilter[T any] struct {
 	name      string
 	bitsKey   string
 	paramsKey string
-	params    string  // what the scripts compare with the stored parameters
+	params    string  // the configuration the scripts check and store (bloom_check.lua)
 	bits      uint64  // m
 	hashes    int     // k
 	capacity  int     // n, given or implied by m and k (see bloom_config.go)
@@ -111,7 +111,7 @@ func NewBloomFilter[T any](rdb redis.UniversalClient, name string, expectedItems
 		name:      name,
 		bitsKey:   o.key(name, "bloom"),
 		paramsKey: o.key(name, "bloom:params"),
-		params:    "v1 m=" + strconv.FormatUint(bits, 10) + " k=" + strconv.Itoa(k),
+		params:    bloomConfig(bits, k, expectedItems, falsePositiveRate),
 		bits:      bits,
 		hashes:    k,
 		capacity:  expectedItems,

@@ -2,9 +2,27 @@
 --
 -- KEYS[1] the filter's bits (a Redis string used as a bitmap)
 -- KEYS[2] the filter's parameters, written by the first Add
--- ARGV[1] the parameters this client opened the filter with
+-- ARGV[1] the configuration this client opened the filter with:
+--         "v1 m=<bits> k=<hashes>", followed for a filter made by
+--         NewBloomFilter by " n=<capacity> p=<error rate>"
 --
--- checkParams returns true if the filter exists with ARGV[1]'s parameters and
+-- Two configurations are the same filter when their m and k are: n and p
+-- are what the creator asked for, stored for OpenBloomFilter to read, and
+-- clients that asked for other n and p but got the same m and k share the
+-- filter, as they did before n and p were stored.
+local function sameFilter(a, b)
+  local function identity(s)
+    local id, rest = string.match(s, '^(v1 m=%d+ k=%d+)(.*)$')
+    if id and (rest == '' or string.match(rest, '^ n=%d+ p=[%d.eE+-]+$')) then
+      return id
+    end
+    return nil
+  end
+  local ia = identity(a)
+  return ia ~= nil and ia == identity(b)
+end
+
+-- checkParams returns true if the filter exists with ARGV[1]'s m and k and
 -- false if it does not exist yet; with create, it then stores ARGV[1]. It
 -- raises TCCONFIG if the stored parameters differ (or bits exist without
 -- them) and WRONGTYPE if a key holds another type, having written nothing.
@@ -15,7 +33,7 @@ local function checkParams(create)
     error({err = 'WRONGTYPE Bloom filter bits key holds a ' .. bitsType})
   end
   if params then
-    if params ~= ARGV[1] then
+    if not sameFilter(params, ARGV[1]) then
       error({err = 'TCCONFIG stored parameters ' .. params .. ', opened with ' .. ARGV[1]})
     end
     return true
