@@ -2,7 +2,6 @@ package collections
 
 import (
 	"context"
-	"crypto/sha256"
 	_ "embed"
 	"encoding/binary"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/codec"
 )
 
@@ -73,6 +73,10 @@ type BloomFilter[T any] struct {
 	errorRate float64 // p, given or implied by m and k
 	codec     codec.Codec[T]
 	opts      Options
+
+	// local is the copy of the bits that Contains, ContainsMany and Len
+	// read with Options.Local (nil without it); see local_bloom.go.
+	local *cache.Whole[bloomCopy]
 }
 
 // NewBloomFilter returns the Bloom filter called name, sized for
@@ -106,7 +110,7 @@ func NewBloomFilter[T any](rdb redis.UniversalClient, name string, expectedItems
 		c = codec.JSON[T]()
 	}
 	bits := uint64(m)
-	return &BloomFilter[T]{
+	f := &BloomFilter[T]{
 		rdb:       rdb,
 		name:      name,
 		bitsKey:   o.key(name, "bloom"),
@@ -118,7 +122,12 @@ func NewBloomFilter[T any](rdb redis.UniversalClient, name string, expectedItems
 		errorRate: falsePositiveRate,
 		codec:     c,
 		opts:      o,
-	}, nil
+	}
+	var err error
+	if f.local, err = openWhole[bloomCopy](o, f.bitsKey); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // Name returns the filter's name.
@@ -135,16 +144,11 @@ func (b *BloomFilter[T]) Hashes() int { return b.hashes }
 // sends 4 bytes per bit and allocates little; the script unpacks them.)
 func (b *BloomFilter[T]) positions(items []T) ([]any, error) {
 	packed := make([]byte, 0, 4*b.hashes*len(items))
-	var buf []byte
 	for i, v := range items {
-		var err error
-		buf, err = b.codec.Append(buf[:0], v)
+		x, y, err := b.digest(v)
 		if err != nil {
 			return nil, fmt.Errorf("tiercache/collections: bloom filter %q: element %d: %w", b.name, i, err)
 		}
-		sum := sha256.Sum256(buf)
-		x := binary.BigEndian.Uint64(sum[0:8]) % b.bits
-		y := binary.BigEndian.Uint64(sum[8:16]) % b.bits
 		for j := range b.hashes {
 			packed = binary.BigEndian.AppendUint32(packed, uint32(x))
 			x = (x + y) % b.bits
@@ -178,6 +182,7 @@ func (b *BloomFilter[T]) AddMany(ctx context.Context, items []T) (int, error) {
 		return 0, err
 	}
 	n, err := b.run(ctx, bloomAdd, args).Int()
+	wrote(b.local)
 	return n, writeError("add", b.bitsKey, err)
 }
 
@@ -185,6 +190,9 @@ func (b *BloomFilter[T]) AddMany(ctx context.Context, items []T) (int, error) {
 // wrong with about the configured false positive rate (while the filter holds
 // no more than its expected items).
 func (b *BloomFilter[T]) Contains(ctx context.Context, v T) (bool, error) {
+	if c, ok := b.copy(ctx); ok {
+		return b.localContains(c, 0, v)
+	}
 	got, err := b.ContainsMany(ctx, []T{v})
 	if err != nil {
 		return false, err
@@ -197,6 +205,16 @@ func (b *BloomFilter[T]) Contains(ctx context.Context, v T) (bool, error) {
 func (b *BloomFilter[T]) ContainsMany(ctx context.Context, items []T) ([]bool, error) {
 	if len(items) == 0 {
 		return []bool{}, nil
+	}
+	if c, ok := b.copy(ctx); ok {
+		out := make([]bool, len(items))
+		for i, v := range items {
+			var err error
+			if out[i], err = b.localContains(c, i, v); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
 	}
 	args, err := b.positions(items)
 	if err != nil {
@@ -221,6 +239,9 @@ func (b *BloomFilter[T]) ContainsMany(ctx context.Context, items []T) ([]bool, e
 // nearest integer. A saturated filter (every bit set) reports the estimate
 // for m-1 set bits, the largest finite one.
 func (b *BloomFilter[T]) Len(ctx context.Context) (int64, error) {
+	if c, ok := b.copy(ctx); ok {
+		return bloomEstimate(b.bits, b.hashes, c.set), nil
+	}
 	set, err := b.run(ctx, bloomLen, []any{b.params}).Int64()
 	if err != nil {
 		return 0, redisError(b.bitsKey, err)
@@ -244,5 +265,7 @@ func bloomEstimate(m uint64, k int, x uint64) int64 {
 func (b *BloomFilter[T]) Clear(ctx context.Context) error {
 	ctx, cancel := b.opts.opContext(ctx)
 	defer cancel()
-	return writeError("clear", b.bitsKey, b.rdb.Del(ctx, b.bitsKey, b.paramsKey).Err())
+	err := b.rdb.Del(ctx, b.bitsKey, b.paramsKey).Err()
+	wrote(b.local)
+	return writeError("clear", b.bitsKey, err)
 }

@@ -75,7 +75,7 @@ func OpenBloomFilter[T any](ctx context.Context, rdb redis.UniversalClient, name
 		n = max(1, int(math.Round(float64(m)*math.Ln2/float64(k))))
 		p = math.Pow(-math.Expm1(-float64(k)*float64(n)/float64(m)), float64(k))
 	}
-	return &BloomFilter[T]{
+	f := &BloomFilter[T]{
 		rdb:       rdb,
 		name:      name,
 		bitsKey:   bitsKey,
@@ -87,7 +87,11 @@ func OpenBloomFilter[T any](ctx context.Context, rdb redis.UniversalClient, name
 		errorRate: p,
 		codec:     c,
 		opts:      o,
-	}, nil
+	}
+	if f.local, err = openWhole[bloomCopy](o, f.bitsKey); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // bloomConfig is the configuration NewBloomFilter stores:

@@ -110,6 +110,24 @@ func newWhole[S any](b *base) (*cache.Whole[S], error) {
 	return w, nil
 }
 
+// openWhole returns the local copy of Redis key rkey for the reads of a
+// structure without a base (BloomFilter, HyperLogLog), or nil without
+// Options.Local. The structure calls wrote after each of its writes.
+func openWhole[S any](o Options, rkey string) (*cache.Whole[S], error) {
+	if o.Local == nil {
+		return nil, nil
+	}
+	return cache.NewWhole[S](o.Local, rkey, o.LocalTTL)
+}
+
+// wrote drops w's copy after a write to its key (done, failed or
+// uncertain). A nil w (no Options.Local) does nothing.
+func wrote[S any](w *cache.Whole[S]) {
+	if w != nil {
+		w.Invalidate()
+	}
+}
+
 // localCopy returns w's valid copy, reading it with fetch when there is
 // none. ok is false for a nil w (no Options.Local), a copy that was not
 // kept (over budget, undecodable, nothing keepable) and a failed read: the

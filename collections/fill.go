@@ -224,6 +224,9 @@ func (h *HyperLogLog[T]) fill(ctx context.Context, create bool, items []T) error
 	if err != nil {
 		return err
 	}
+	if h.local != nil {
+		b.local = wholeWrites{h.local}
+	}
 	return b.fill(ctx, create, "pfadd", args)
 }
 
@@ -260,6 +263,9 @@ func (b *BloomFilter[T]) fill(ctx context.Context, create bool, items []T) error
 	fb, err := newBase(b.rdb, b.name, "bloom", "string", b.opts)
 	if err != nil {
 		return err
+	}
+	if b.local != nil {
+		fb.local = wholeWrites{b.local}
 	}
 	ks := []any{fb.keyArg, b.paramsKey}
 	tail := []any{"replace"}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/codec"
 )
 
@@ -50,6 +51,10 @@ type HyperLogLog[T any] struct {
 	stageKey string
 	codec    codec.Codec[T]
 	opts     Options
+
+	// local is the copy of the count that Len reads with Options.Local
+	// (nil without it).
+	local *cache.Whole[int64]
 }
 
 // NewHyperLogLog returns the HyperLogLog called name. It does not talk to
@@ -66,7 +71,7 @@ func NewHyperLogLog[T any](rdb redis.UniversalClient, name string, opts HyperLog
 	if c == nil {
 		c = codec.JSON[T]()
 	}
-	return &HyperLogLog[T]{
+	h := &HyperLogLog[T]{
 		rdb:      rdb,
 		name:     name,
 		key:      o.key(name, "hll"),
@@ -74,7 +79,12 @@ func NewHyperLogLog[T any](rdb redis.UniversalClient, name string, opts HyperLog
 		stageKey: o.key(name, "hll:stage"),
 		codec:    c,
 		opts:     o,
-	}, nil
+	}
+	var err error
+	if h.local, err = openWhole[int64](o, h.key); err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 // Name returns the HyperLogLog's name.
@@ -120,16 +130,34 @@ func (h *HyperLogLog[T]) AddMany(ctx context.Context, items []T) (bool, error) {
 	ctx, cancel := h.opts.opContext(ctx)
 	defer cancel()
 	n, err := h.rdb.PFAdd(ctx, h.key, args...).Result()
+	wrote(h.local)
 	return n == 1, writeError("add", h.key, err)
 }
 
-// Len returns the estimated number of distinct elements added.
+// Len returns the estimated number of distinct elements added. With
+// Options.Local it is kept locally until the HyperLogLog is written. (A
+// PFCOUNT that finds its cached count out of date stores the new count in
+// the key, which Redis reports as a write: after a write, the first Len
+// after it may read from Redis twice before the count is kept.)
 func (h *HyperLogLog[T]) Len(ctx context.Context) (int64, error) {
+	if n, ok := localCopy(ctx, h.local, h.count); ok {
+		return n, nil
+	}
+	n, _, err := h.count(ctx)
+	return n, err
+}
+
+// count is PFCOUNT, with the size a local copy of its answer costs.
+func (h *HyperLogLog[T]) count(ctx context.Context) (int64, int, error) {
 	ctx, cancel := h.opts.opContext(ctx)
 	defer cancel()
 	n, err := h.rdb.PFCount(ctx, h.key).Result()
-	return n, redisError(h.key, err)
+	return n, memberOverhead, redisError(h.key, err)
 }
+
+// Local returns the counters of Len's local copy (zero without
+// Options.Local).
+func (h *HyperLogLog[T]) Local() cache.WholeStats { return h.local.Stats() }
 
 // Contains reports whether v was probably added: it adds v to a copy of the
 // HyperLogLog, in one script, and answers true if the copy did not change.
@@ -213,6 +241,9 @@ func (h *HyperLogLog[T]) merge(ctx context.Context, mode string, others []*Hyper
 	ctx, cancel := h.opts.opContext(ctx)
 	defer cancel()
 	n, err := hllMerge.Run(ctx, h.rdb, keys, args...).Int64()
+	if mode == "merge" {
+		wrote(h.local)
+	}
 	return n, writeError("merge", h.key, err)
 }
 
@@ -265,5 +296,7 @@ func sameClient(a, b redis.UniversalClient) bool {
 func (h *HyperLogLog[T]) Clear(ctx context.Context) error {
 	ctx, cancel := h.opts.opContext(ctx)
 	defer cancel()
-	return writeError("clear", h.key, h.rdb.Del(ctx, h.key).Err())
+	err := h.rdb.Del(ctx, h.key).Err()
+	wrote(h.local)
+	return writeError("clear", h.key, err)
 }

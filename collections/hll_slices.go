@@ -40,5 +40,8 @@ func (h *HyperLogLog[T]) runWith(ctx context.Context, mode string, items []T) (i
 	ctx, cancel := h.opts.opContext(ctx)
 	defer cancel()
 	n, err := hllSlices.Run(ctx, h.rdb, []string{h.key, h.accKey}, append([]any{mode}, enc...)...).Int64()
+	if mode == "merge" {
+		wrote(h.local)
+	}
 	return n, writeError(mode+" with", h.key, err)
 }

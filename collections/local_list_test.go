@@ -2,9 +2,6 @@ package collections_test
 
 import (
 	"context"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,79 +106,5 @@ func TestLocalList(t *testing.T) {
 		_, err = d.Peek(ctx)
 		require.ErrorIs(t, err, collections.ErrEmpty)
 		require.Positive(t, l.Local().Kept)
-	})
-}
-
-// TestLocalListTorture: an own writer appends to a list while readers read
-// its length through the local copy, and a foreign writer appends too: a
-// reader never sees fewer own elements than the appends that returned
-// before its read began. Counts the checked reads served locally.
-func TestLocalListTorture(t *testing.T) {
-	dsOnBoth(t, func(t *testing.T, be dsBackend) {
-		ctx := context.Background()
-		store := localStore(t, be, cache.StoreOptions{})
-		cmds := &dsCommands{}
-		rdb := countedClient(t, be, cmds)
-		name := dsName(t)
-		opts := collections.ListOptions[string]{Options: collections.Options{Local: store}}
-		reader, err := collections.NewList(rdb, name, opts)
-		require.NoError(t, err)
-		writer, err := collections.NewList(be.client(t), name, opts)
-		require.NoError(t, err)
-		foreign, err := collections.NewList(be.client(t), name, collections.ListOptions[string]{})
-		require.NoError(t, err)
-
-		const steps = 300
-		var done atomic.Int64 // own appends that returned
-		var foreignDone atomic.Int64
-		var local atomic.Int64
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			for k := 1; k <= steps; k++ {
-				if _, err := writer.Append(ctx, "own-"+strconv.Itoa(k)); err != nil {
-					t.Error(err)
-					break
-				}
-				done.Store(int64(k))
-			}
-			done.Store(steps + 1)
-		})
-		wg.Go(func() {
-			for j := range steps {
-				if _, err := foreign.Append(ctx, "foreign-"+strconv.Itoa(j)); err != nil {
-					t.Error(err)
-					return
-				}
-				foreignDone.Store(int64(j + 1))
-			}
-		})
-		for range 2 {
-			wg.Go(func() {
-				for {
-					k := done.Load()
-					if k > steps {
-						return
-					}
-					before := cmds.n.Load()
-					n, err := reader.Len(ctx)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					if n < k {
-						t.Errorf("length %d after %d own appends returned", n, k)
-						return
-					}
-					if cmds.n.Load() == before {
-						local.Add(1)
-					}
-				}
-			})
-		}
-		wg.Wait()
-		require.Positive(t, local.Load(), "no read was served locally")
-		require.Eventually(t, func() bool { n, err := reader.Len(ctx); return err == nil && n == 2*steps },
-			10*time.Second, time.Millisecond, "the foreign appends were never all seen")
-		t.Logf("%d local reads", local.Load())
 	})
 }
