@@ -2,88 +2,19 @@ package collections_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tiercache/tiercache/cache"
+	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/collections"
 	"github.com/tiercache/tiercache/internal/redistest"
 )
-
-// BenchmarkLocalSetContains reads members of a 1000-member set: Set.Contains
-// served by the local copy (Options.Local), the same Contains from Redis
-// (SISMEMBER, one round trip), and the limit, a lookup in a Go map under
-// an RWMutex.
-func BenchmarkLocalSetContains(b *testing.B) {
-	ctx := context.Background()
-	srv := redistest.Start(b)
-	store, err := cache.NewStore(srv.Client(b), cache.StoreOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = store.Close() })
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := store.WaitCoherent(wctx); err != nil {
-		b.Fatal(err)
-	}
-	remote, err := collections.NewSet(srv.Client(b), "bench-set", collections.SetOptions[string]{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	members := make([]string, 1000)
-	limit := struct {
-		sync.RWMutex
-		m map[string]struct{}
-	}{m: make(map[string]struct{}, len(members))}
-	for i := range members {
-		members[i] = benchKey(i)
-		limit.m[members[i]] = struct{}{}
-	}
-	if _, err := remote.Add(ctx, members...); err != nil {
-		b.Fatal(err)
-	}
-	local, err := collections.NewSet(srv.Client(b), "bench-set", collections.SetOptions[string]{
-		Options: collections.Options{Local: store, LocalTTL: time.Hour}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := local.Contains(ctx, members[0]); err != nil { // loads the copy
-		b.Fatal(err)
-	}
-	b.Run("local", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			if in, err := local.Contains(ctx, members[i%1000]); err != nil || !in {
-				b.Fatal(in, err)
-			}
-		}
-		if st := local.Local(); st.Kept != 1 {
-			b.Fatalf("the copy was kept %d times, want once: not all reads were local", st.Kept)
-		}
-	})
-	b.Run("redis", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			if in, err := remote.Contains(ctx, members[i%1000]); err != nil || !in {
-				b.Fatal(in, err)
-			}
-		}
-	})
-	b.Run("limit", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			limit.RLock()
-			_, in := limit.m[members[i%1000]]
-			limit.RUnlock()
-			if !in {
-				b.Fatal(in)
-			}
-		}
-	})
-}
 
 // localBenchStore returns a server's client and a coherent Store on it.
 func localBenchStore(b *testing.B) (*redistest.Server, *cache.Store) {
@@ -101,133 +32,298 @@ func localBenchStore(b *testing.B) (*redistest.Server, *cache.Store) {
 	return srv, store
 }
 
+// sideBySide runs one read three ways as sub-benchmarks of name: served
+// by the local copy, from Redis, and the limit (the same read on a Go
+// value under an RWMutex). Each func reads for iteration i.
+func sideBySide(b *testing.B, name string, local, redis, limit func(i int) error) {
+	for _, r := range []struct {
+		how  string
+		read func(i int) error
+	}{{"local", local}, {"redis", redis}, {"limit", limit}} {
+		b.Run(name+"/"+r.how, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if err := r.read(i); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// errWrong is a benchmark read's wrong answer.
+var errWrong = errors.New("wrong answer")
+
+// check turns a read's answer into its error.
+func check(ok bool, err error) error {
+	if err == nil && !ok {
+		return errWrong
+	}
+	return err
+}
+
 // BenchmarkLocalReads: one read of each structure served by its local copy
 // (Options.Local), the same read from Redis, and the limit, the same read
-// on a Go value under an RWMutex, side by side: Dict.Get of a 1000-key
-// dict, SortedSet.Score in a 1000-member set, List.Range of 100 elements.
+// on a Go value under an RWMutex, side by side: Set.Contains in a
+// 1000-member set, Dict.Get of a 1000-key dict, Counter.Get, SortedSet.Score in a 1000-member set, List.Range and
+// Deque.Range of 100 elements, Deque.Peek, BloomFilter.Contains (1000
+// elements at 1%) and HyperLogLog.Len.
 func BenchmarkLocalReads(b *testing.B) {
 	ctx := context.Background()
 	srv, store := localBenchStore(b)
+	rdb := srv.Client(b)
 	local := collections.Options{Local: store, LocalTTL: time.Hour}
 	keys := make([]string, 1000)
 	for i := range keys {
 		keys[i] = benchKey(i)
 	}
 	var mu sync.RWMutex
-
-	dictOf := func(o collections.Options) *collections.Dict[string, string] {
-		d, err := collections.NewDict(srv.Client(b), "bench-dict", collections.DictOptions[string, string]{Options: o})
+	must := func(err error) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		return d
 	}
+	// both opens a structure plain, and fills it, then with Options.Local.
+	both := func(open func(o collections.Options) error) {
+		must(open(collections.Options{}))
+		must(open(local))
+	}
+	// kept are the local copies' counters: each copy is read once, or
+	// some "local" reads were not.
+	var kept []func() cache.WholeStats
+	defer func() {
+		for i, st := range kept {
+			if st().Kept != 1 {
+				b.Errorf("local copy %d kept %d times, want once: not all reads were local", i, st().Kept)
+			}
+		}
+	}()
+
 	items := make(map[string]string, len(keys))
-	for _, k := range keys {
-		items[k] = "value of " + k
-	}
-	if err := dictOf(collections.Options{}).SetMany(ctx, items); err != nil {
-		b.Fatal(err)
-	}
-	zsetOf := func(o collections.Options) *collections.SortedSet[string] {
-		z, err := collections.NewSortedSet(srv.Client(b), "bench-zset", collections.SortedSetOptions[string]{Options: o})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return z
-	}
+	counts := make(map[string]int64, len(keys))
 	scores := make(map[string]float64, len(keys))
-	var zs []collections.Scored[string]
+	zs := make([]collections.Scored[string], len(keys))
 	for i, k := range keys {
+		items[k] = "value of " + k
+		counts[k] = int64(i)
 		scores[k] = float64(i)
-		zs = append(zs, collections.Scored[string]{Value: k, Score: float64(i)})
-	}
-	if err := zsetOf(collections.Options{}).SetScores(ctx, zs...); err != nil {
-		b.Fatal(err)
-	}
-	listOf := func(o collections.Options) *collections.List[string] {
-		l, err := collections.NewList(srv.Client(b), "bench-list", collections.ListOptions[string]{Options: o})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return l
-	}
-	if _, err := listOf(collections.Options{}).Extend(ctx, keys...); err != nil {
-		b.Fatal(err)
+		zs[i] = collections.Scored[string]{Value: k, Score: float64(i)}
 	}
 
-	for _, d := range []struct {
-		name string
-		dict *collections.Dict[string, string]
-	}{{"dict-get/local", dictOf(local)}, {"dict-get/redis", dictOf(collections.Options{})}} {
-		b.Run(d.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				if _, err := d.dict.Get(ctx, keys[i%1000]); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-	b.Run("dict-get/limit", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			mu.RLock()
-			_, ok := items[keys[i%1000]]
-			mu.RUnlock()
-			if !ok {
-				b.Fatal(ok)
-			}
+	var sets []*collections.Set[string]
+	both(func(o collections.Options) error {
+		s, err := collections.NewSet(rdb, "bench-set", collections.SetOptions[string]{Options: o})
+		sets = append(sets, s)
+		if err == nil && o.Local == nil {
+			_, err = s.Add(ctx, keys...)
 		}
+		return err
 	})
-	for _, z := range []struct {
-		name string
-		zset *collections.SortedSet[string]
-	}{{"zset-score/local", zsetOf(local)}, {"zset-score/redis", zsetOf(collections.Options{})}} {
-		b.Run(z.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				if _, err := z.zset.Score(ctx, keys[i%1000]); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+	setContains := func(s *collections.Set[string]) func(int) error {
+		return func(i int) error { return check(s.Contains(ctx, keys[i%1000])) }
 	}
-	b.Run("zset-score/limit", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			mu.RLock()
-			_, ok := scores[keys[i%1000]]
-			mu.RUnlock()
-			if !ok {
-				b.Fatal(ok)
-			}
-		}
+	kept = append(kept, sets[1].Local)
+	sideBySide(b, "set-contains", setContains(sets[1]), setContains(sets[0]), func(i int) error {
+		mu.RLock()
+		_, ok := items[keys[i%1000]]
+		mu.RUnlock()
+		return check(ok, nil)
 	})
-	for _, l := range []struct {
-		name string
-		list *collections.List[string]
-	}{{"list-range100/local", listOf(local)}, {"list-range100/redis", listOf(collections.Options{})}} {
-		b.Run(l.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				start := int64(i % 900)
-				if vs, err := l.list.Range(ctx, start, start+99); err != nil || len(vs) != 100 {
-					b.Fatal(len(vs), err)
-				}
-			}
-		})
+
+	var dicts []*collections.Dict[string, string]
+	both(func(o collections.Options) error {
+		d, err := collections.NewDict(rdb, "bench-dict", collections.DictOptions[string, string]{Options: o})
+		dicts = append(dicts, d)
+		if err == nil && o.Local == nil {
+			err = d.SetMany(ctx, items)
+		}
+		return err
+	})
+	dictGet := func(d *collections.Dict[string, string]) func(int) error {
+		return func(i int) error { _, err := d.Get(ctx, keys[i%1000]); return err }
 	}
-	b.Run("list-range100/limit", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			start := i % 900
-			mu.RLock()
-			vs := slices.Clone(keys[start : start+100])
-			mu.RUnlock()
-			if len(vs) != 100 {
-				b.Fatal(len(vs))
-			}
-		}
+	kept = append(kept, dicts[1].Local)
+	sideBySide(b, "dict-get", dictGet(dicts[1]), dictGet(dicts[0]), func(i int) error {
+		mu.RLock()
+		_, ok := items[keys[i%1000]]
+		mu.RUnlock()
+		return check(ok, nil)
 	})
+
+	var counters []*collections.Counter[string]
+	both(func(o collections.Options) error {
+		c, err := collections.NewCounter(rdb, "bench-counter", collections.CounterOptions[string]{Options: o})
+		counters = append(counters, c)
+		if err == nil && o.Local == nil {
+			err = c.SetMany(ctx, counts)
+		}
+		return err
+	})
+	counterGet := func(c *collections.Counter[string]) func(int) error {
+		return func(i int) error { n, err := c.Get(ctx, keys[i%1000]); return check(n == int64(i%1000), err) }
+	}
+	kept = append(kept, counters[1].Local)
+	sideBySide(b, "counter-get", counterGet(counters[1]), counterGet(counters[0]), func(i int) error {
+		mu.RLock()
+		n := counts[keys[i%1000]]
+		mu.RUnlock()
+		return check(n == int64(i%1000), nil)
+	})
+
+	var zsets []*collections.SortedSet[string]
+	both(func(o collections.Options) error {
+		z, err := collections.NewSortedSet(rdb, "bench-zset", collections.SortedSetOptions[string]{Options: o})
+		zsets = append(zsets, z)
+		if err == nil && o.Local == nil {
+			err = z.SetScores(ctx, zs...)
+		}
+		return err
+	})
+	zsetScore := func(z *collections.SortedSet[string]) func(int) error {
+		return func(i int) error { _, err := z.Score(ctx, keys[i%1000]); return err }
+	}
+	kept = append(kept, zsets[1].Local)
+	sideBySide(b, "zset-score", zsetScore(zsets[1]), zsetScore(zsets[0]), func(i int) error {
+		mu.RLock()
+		_, ok := scores[keys[i%1000]]
+		mu.RUnlock()
+		return check(ok, nil)
+	})
+
+	var lists []*collections.List[string]
+	both(func(o collections.Options) error {
+		l, err := collections.NewList(rdb, "bench-list", collections.ListOptions[string]{Options: o})
+		lists = append(lists, l)
+		if err == nil && o.Local == nil {
+			_, err = l.Extend(ctx, keys...)
+		}
+		return err
+	})
+	listRange := func(l *collections.List[string]) func(int) error {
+		return func(i int) error {
+			start := int64(i % 900)
+			vs, err := l.Range(ctx, start, start+99)
+			return check(len(vs) == 100, err)
+		}
+	}
+	rangeLimit := func(i int) error {
+		start := i % 900
+		mu.RLock()
+		vs := slices.Clone(keys[start : start+100])
+		mu.RUnlock()
+		return check(len(vs) == 100, nil)
+	}
+	kept = append(kept, lists[1].Local)
+	sideBySide(b, "list-range100", listRange(lists[1]), listRange(lists[0]), rangeLimit)
+
+	var deques []*collections.Deque[string]
+	both(func(o collections.Options) error {
+		d, err := collections.NewDeque(rdb, "bench-deque", collections.DequeOptions[string]{Options: o})
+		deques = append(deques, d)
+		if err == nil && o.Local == nil {
+			_, err = d.Extend(ctx, keys...)
+		}
+		return err
+	})
+	dequeRange := func(d *collections.Deque[string]) func(int) error {
+		return func(i int) error {
+			start := int64(i % 900)
+			vs, err := d.Range(ctx, start, start+99)
+			return check(len(vs) == 100, err)
+		}
+	}
+	kept = append(kept, deques[1].Local)
+	sideBySide(b, "deque-range100", dequeRange(deques[1]), dequeRange(deques[0]), rangeLimit)
+	dequePeek := func(d *collections.Deque[string]) func(int) error {
+		return func(int) error { v, err := d.Peek(ctx); return check(v == keys[999], err) }
+	}
+	sideBySide(b, "deque-peek", dequePeek(deques[1]), dequePeek(deques[0]), func(int) error {
+		mu.RLock()
+		v := keys[len(keys)-1]
+		mu.RUnlock()
+		return check(v == keys[999], nil)
+	})
+
+	var blooms []*collections.BloomFilter[string]
+	both(func(o collections.Options) error {
+		f, err := collections.NewBloomFilter(rdb, "bench-bloom", 1000, 0.01, collections.BloomOptions[string]{Options: o, Codec: codec.String()})
+		blooms = append(blooms, f)
+		if err == nil && o.Local == nil {
+			_, err = f.AddMany(ctx, keys)
+		}
+		return err
+	})
+	limitBloom := newGoBloom(blooms[0].Bits(), blooms[0].Hashes())
+	for _, k := range keys {
+		limitBloom.add(k)
+	}
+	bloomContains := func(f *collections.BloomFilter[string]) func(int) error {
+		return func(i int) error { return check(f.Contains(ctx, keys[i%1000])) }
+	}
+	kept = append(kept, blooms[1].Local)
+	sideBySide(b, "bloom-contains", bloomContains(blooms[1]), bloomContains(blooms[0]), func(i int) error {
+		mu.RLock()
+		ok := limitBloom.contains(keys[i%1000])
+		mu.RUnlock()
+		return check(ok, nil)
+	})
+
+	var hlls []*collections.HyperLogLog[string]
+	both(func(o collections.Options) error {
+		h, err := collections.NewHyperLogLog(rdb, "bench-hll", collections.HyperLogLogOptions[string]{Options: o})
+		hlls = append(hlls, h)
+		if err == nil && o.Local == nil {
+			_, err = h.AddMany(ctx, keys)
+		}
+		return err
+	})
+	count, err := hlls[0].Len(ctx)
+	must(err)
+	hllLen := func(h *collections.HyperLogLog[string]) func(int) error {
+		return func(int) error { n, err := h.Len(ctx); return check(n == count, err) }
+	}
+	kept = append(kept, hlls[1].Local)
+	sideBySide(b, "hll-len", hllLen(hlls[1]), hllLen(hlls[0]), func(int) error {
+		mu.RLock()
+		n := count
+		mu.RUnlock()
+		return check(n > 0, nil)
+	})
+}
+
+// goBloom is the limit of a Bloom filter's membership test: the filter's
+// hashing (SHA-256 of the encoding, enhanced double hashing) on a Go bit
+// array.
+type goBloom struct {
+	bits []uint64
+	m    uint64
+	k    int
+}
+
+func newGoBloom(m uint64, k int) *goBloom {
+	return &goBloom{bits: make([]uint64, (m+63)/64), m: m, k: k}
+}
+
+// probe calls fn with each of v's bit positions until fn returns false.
+func (f *goBloom) probe(v string, fn func(pos uint64) bool) bool {
+	var buf [64]byte
+	sum := sha256.Sum256(append(buf[:0], v...))
+	x := binary.BigEndian.Uint64(sum[0:8]) % f.m
+	y := binary.BigEndian.Uint64(sum[8:16]) % f.m
+	for j := range f.k {
+		if !fn(x) {
+			return false
+		}
+		x = (x + y) % f.m
+		y = (y + uint64(j) + 1) % f.m
+	}
+	return true
+}
+
+func (f *goBloom) add(v string) {
+	f.probe(v, func(p uint64) bool { f.bits[p/64] |= 1 << (p % 64); return true })
+}
+
+func (f *goBloom) contains(v string) bool {
+	return f.probe(v, func(p uint64) bool { return f.bits[p/64]&(1<<(p%64)) != 0 })
 }
