@@ -116,8 +116,8 @@ type Options[V any] struct {
 	// key); this Store keeps its own, as for its own writes. A renewal
 	// that fails, or whose reply is lost, leaves the value to expire at
 	// its old time; the Store drops its local copy, in doubt. Negative
-	// entries do not slide. Requires a TTL other than NoExpiry.
-	// Default false.
+	// entries do not slide, and nor do values of a local-only Store (no
+	// Redis to renew). Requires a TTL other than NoExpiry. Default false.
 	Sliding bool
 	// LocalTTL bounds how long the local tier keeps a copy; a local copy
 	// never outlives its Redis entry nor StoreOptions.MaxStaleness.
