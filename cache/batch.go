@@ -125,6 +125,11 @@ func (c *Cache[V]) lookupAt(ctx context.Context, ks []string, ticket bool, each 
 		}
 		if ok && f.state != stale {
 			c.count(f, true)
+			if f.state == fresh && c.opts.Sliding {
+				if e, ok := c.localEntry(k); ok && e.slide != nil {
+					c.touched(ctx, k, e)
+				}
+			}
 			each(i, f)
 			continue
 		}

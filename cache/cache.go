@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,6 +126,9 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 		switch {
 		case c.fresh(e):
 			c.stats.localHits.addFor(e)
+			if e.slide != nil {
+				c.touched(ctx, key, e)
+			}
 			return c.out(e.value.(V)), nil
 		case e.negative:
 			c.stats.negativeHits.addFor(e)
@@ -160,6 +165,11 @@ func (c *Cache[V]) getMissed(ctx context.Context, key string, inLocal bool) (V, 
 func (c *Cache[V]) GetLocal(key string) (V, bool) {
 	if e, ok := c.localEntry(key); ok && c.fresh(e) && !c.s.closed.Load() {
 		c.stats.localHits.addFor(e)
+		if e.slide != nil {
+			// The renewal runs in the background, past this call: no
+			// caller's context bounds it (Options.Timeout does).
+			c.touched(context.Background(), key, e)
+		}
 		return c.out(e.value.(V)), true
 	}
 	var zero V
@@ -255,7 +265,14 @@ func (c *Cache[V]) decodeAndKeep(key, raw string, tok uint64, now int64) found[V
 	if h.HardExpiry != 0 && now >= h.HardExpiry {
 		return found[V]{} // expired in transit; Redis drops it now
 	}
-	c.keepLocal(key, v, h, size, now, tok)
+	var sl *slide
+	if c.opts.Sliding && f.state == fresh {
+		sl = c.slideOf(strings.Clone(raw[:codec.HeaderSize]), maphash.String(c.s.coh.seed, raw[codec.HeaderSize:]), size, h)
+	}
+	c.keepLocal(key, v, h, size, now, tok, sl)
+	if sl != nil && now >= sl.renewAt {
+		c.renewRead(key, v, sl)
+	}
 	return f
 }
 
@@ -264,12 +281,13 @@ func (c *Cache[V]) decodeAndKeep(key, raw string, tok uint64, now int64) found[V
 // produced it (started at token tok) may have been overtaken by a write.
 // size is the value's payload length once decoded (never the compressed
 // length): the entry is charged that, its key and entryOverhead.
-func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int64, tok uint64) bool {
+// sl, in a Sliding namespace, is what a renewal of the value needs.
+func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int64, tok uint64, sl *slide) bool {
 	rkey := c.prefix + key
 	if c.opts.LocalTTL < 0 || !c.s.coh.keepable(rkey, tok) {
 		return false
 	}
-	lk, ok := c.keepCopy(key, v, h, size, now, false)
+	lk, ok := c.keepCopy(key, v, h, size, now, false, sl)
 	if ok && !c.s.coh.keepable(rkey, tok) { // an invalidation landed while storing
 		c.s.local.Delete(lk)
 		return false
@@ -279,7 +297,7 @@ func (c *Cache[V]) keepLocal(key string, v V, h codec.Header, size int, now int6
 
 // keepCopy stores a decoded value in the local tier, to expire no later
 // than its Redis entry; hidden, it is not served (see own.go).
-func (c *Cache[V]) keepCopy(key string, v V, h codec.Header, size int, now int64, hidden bool) (localKey, bool) {
+func (c *Cache[V]) keepCopy(key string, v V, h codec.Header, size int, now int64, hidden bool, sl *slide) (localKey, bool) {
 	lk := localKey{c.id, key}
 	exp := now + min(c.jitter(c.opts.LocalTTL), c.s.opts.MaxStaleness).Milliseconds()
 	if h.HardExpiry != 0 {
@@ -289,7 +307,7 @@ func (c *Cache[V]) keepCopy(key string, v V, h codec.Header, size int, now int64
 	if exp <= now {
 		return lk, false
 	}
-	e := &entry{value: v, hard: h.HardExpiry, negative: h.Flags&codec.FlagNegative != 0}
+	e := &entry{value: v, hard: h.HardExpiry, negative: h.Flags&codec.FlagNegative != 0, slide: sl}
 	e.hidden.Store(hidden)
 	if h.SoftExpiry != 0 && h.SoftExpiry < exp {
 		e.soft = h.SoftExpiry // otherwise fresh for its whole local life: no clock read on a hit
@@ -413,9 +431,13 @@ type encoded struct {
 }
 
 // ttlArg formats the Redis TTL of an entry written at now, in
-// milliseconds, for a script.
+// milliseconds, for a script: "0" for an entry that never expires
+// (NoExpiry), which the scripts write without PX.
 func (e encoded) ttlArg(now time.Time) string {
-	return strconv.FormatInt(e.hdr.HardExpiry-now.UnixMilli(), 10)
+	if e.hdr.HardExpiry == 0 {
+		return "0"
+	}
+	return strconv.FormatInt(max(e.hdr.HardExpiry-now.UnixMilli(), 1), 10)
 }
 
 // encodeAll encodes vs for ks (negative entries from index nvals on).
@@ -455,7 +477,7 @@ func (c *Cache[V]) put(ctx context.Context, ks []string, vs []V, nvals int) erro
 	if !c.s.hasRedis() {
 		tok := c.s.coh.token()
 		for i, k := range ks {
-			c.keepLocal(k, vs[i], enc[i].hdr, enc[i].size, now.UnixMilli(), tok)
+			c.keepLocal(k, vs[i], enc[i].hdr, enc[i].size, now.UnixMilli(), tok, nil) // no Redis: nothing to renew
 		}
 		return nil
 	}
@@ -518,13 +540,21 @@ func (c *Cache[V]) putFenced(ctx context.Context, ks []string, vs []V, nvals int
 // the reads in flight once the write ends, and keeps what Redis took.
 func (c *Cache[V]) writeOwn(ctx context.Context, ks []string, vs []V, enc []encoded, now time.Time, send func(context.Context) ([]bool, error)) error {
 	regs := make([]*ownWrite, len(ks))
+	slides := make([]*slide, len(ks))
+	if c.opts.Sliding {
+		for i, e := range enc {
+			if e.hdr.Flags&codec.FlagNegative == 0 {
+				slides[i] = c.slideOf(string(e.raw[:codec.HeaderSize]), maphash.Bytes(c.s.coh.seed, e.raw[codec.HeaderSize:]), e.size, e.hdr)
+			}
+		}
+	}
 	for i, k := range ks {
 		c.s.local.Delete(localKey{c.id, k})
 		if c.opts.LocalTTL >= 0 {
-			v, h, size := vs[i], enc[i].hdr, enc[i].size
-			regs[i] = c.s.own.register(enc[i].rkey, enc[i].raw, ownCopy{
-				keep:  func(tok uint64) bool { return c.keepLocal(k, v, h, size, time.Now().UnixMilli(), tok) },
-				stash: func() { c.keepCopy(k, v, h, size, time.Now().UnixMilli(), true) },
+			v, h, size, sl := vs[i], enc[i].hdr, enc[i].size, slides[i]
+			regs[i] = c.s.own.register(enc[i].rkey, enc[i].raw, nil, ownCopy{
+				keep:  func(tok uint64) bool { return c.keepLocal(k, v, h, size, time.Now().UnixMilli(), tok, sl) },
+				stash: func() { c.keepCopy(k, v, h, size, time.Now().UnixMilli(), true, sl) },
 				hide: func() uint32 {
 					if e, ok := c.s.local.Get(localKey{c.id, k}); ok {
 						e.hidden.Store(true)
@@ -552,7 +582,7 @@ func (c *Cache[V]) writeOwn(ctx context.Context, ks []string, vs []V, enc []enco
 		ok := err == nil
 		ktok, keep := c.s.coh.wrote(enc[i].rkey, tok) // in doubt (err) too: fence and drop
 		if ok && keep {
-			c.keepLocal(k, vs[i], enc[i].hdr, enc[i].size, now.UnixMilli(), ktok)
+			c.keepLocal(k, vs[i], enc[i].hdr, enc[i].size, now.UnixMilli(), ktok, slides[i])
 		}
 		c.s.own.written(regs[i], ok, keep)
 	}
@@ -570,9 +600,9 @@ func (c *Cache[V]) encode(v V, neg bool, now time.Time) ([]byte, codec.Header, i
 		h = codec.Header{Flags: codec.FlagNegative, SoftExpiry: ms + ttl.Milliseconds(), HardExpiry: ms + ttl.Milliseconds()}
 		return codec.AppendHeader(nil, h), h, 0, nil
 	}
-	fresh := c.jitter(c.opts.TTL)
-	ttl := max(fresh+max(c.opts.StaleWhileRevalidate, c.opts.StaleIfError), time.Millisecond)
-	h = codec.Header{SoftExpiry: ms + fresh.Milliseconds(), HardExpiry: ms + ttl.Milliseconds()}
+	if c.opts.TTL != NoExpiry {
+		h.SoftExpiry, h.HardExpiry = c.expiries(ms)
+	} // else 0 and 0: fresh for as long as Redis holds it, and no PX
 	buf := codec.AppendHeader(make([]byte, 0, 64), h)
 	buf, err := c.opts.Codec.Append(buf, v)
 	if err != nil {
@@ -583,6 +613,15 @@ func (c *Cache[V]) encode(v V, neg bool, now time.Time) ([]byte, codec.Header, i
 		return nil, h, 0, fmt.Errorf("%w: %d bytes encoded, limit %d", ErrTooLarge, n, c.opts.MaxValueSize)
 	}
 	return codec.Seal(buf, 0, c.opts.CompressAbove), h, n, nil
+}
+
+// expiries returns the soft and hard expiries (unix ms) of a value written
+// or renewed at ms: fresh for TTL (jittered), kept by Redis for the stale
+// windows after it.
+func (c *Cache[V]) expiries(ms int64) (soft, hard int64) {
+	fresh := c.jitter(c.opts.TTL)
+	ttl := max(fresh+max(c.opts.StaleWhileRevalidate, c.opts.StaleIfError), time.Millisecond)
+	return ms + fresh.Milliseconds(), ms + ttl.Milliseconds()
 }
 
 // Delete removes keys from both tiers (one round trip per node), last

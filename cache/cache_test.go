@@ -410,7 +410,7 @@ func testBadInput(t *testing.T, b backend) {
 		_, err := New(s, ns, Options[string]{})
 		require.ErrorIs(t, err, ErrInvalidNamespace, "namespace %q", ns)
 	}
-	for _, o := range []Options[string]{{TTL: -1}, {TTL: time.Microsecond}, {Jitter: 1}, {MaxValueSize: -1}} {
+	for _, o := range []Options[string]{{TTL: -time.Second}, {TTL: NoExpiry, StaleIfError: time.Second}, {TTL: time.Microsecond}, {Jitter: 1}, {MaxValueSize: -1}} {
 		_, err := New(s, "ok", o)
 		require.ErrorIs(t, err, ErrInvalidOptions, "%+v", o)
 	}

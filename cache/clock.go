@@ -16,6 +16,7 @@ const clockTick = time.Millisecond
 // the rest of a hit.
 type coarseClock struct {
 	ns   atomic.Int64
+	skew atomic.Int64 // nanoseconds added to the time, set by tests (see advance)
 	stop chan struct{}
 	done chan struct{}
 }
@@ -30,7 +31,7 @@ func startClock() *coarseClock {
 		for {
 			select {
 			case <-t.C:
-				c.ns.Store(time.Now().UnixNano())
+				c.ns.Store(time.Now().UnixNano() + c.skew.Load())
 			case <-c.stop:
 				return
 			}
@@ -44,6 +45,14 @@ func (c *coarseClock) nanos() int64 { return c.ns.Load() }
 
 // millis returns the time in unix milliseconds, at most about a tick old.
 func (c *coarseClock) millis() int64 { return c.ns.Load() / int64(time.Millisecond) }
+
+// advance moves the clock d ahead of the wall clock, for tests: local
+// copies expire, and local freshness is judged, as if d had passed. Calls
+// to Redis and the times written to envelopes do not move.
+func (c *coarseClock) advance(d time.Duration) {
+	c.skew.Add(int64(d))
+	c.ns.Store(time.Now().UnixNano() + c.skew.Load())
+}
 
 func (c *coarseClock) close() {
 	close(c.stop)

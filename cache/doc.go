@@ -61,6 +61,20 @@
 // writes and deletes also fence the reads in flight, so a read that
 // started before them never keeps the old value, in every mode.
 //
+// # Expiry
+//
+// A value is fresh for Options.TTL after it is written, then stale for the
+// stale windows, then gone from Redis. Options.TTL = NoExpiry writes values
+// without a Redis TTL, fresh for as long as Redis keeps them (local copies
+// are still bounded by LocalTTL). Options.Sliding renews a value when a read
+// finds less than half of its TTL left: one script call, sent off the
+// reader's path, makes it fresh for TTL again in Redis, only if Redis still
+// holds the envelope that was read, so a renewal never brings back a value
+// overwritten or deleted since. A value read at least every TTL/2 lives on;
+// one last read at t expires between t+TTL/2 and t+TTL. Local hits stay
+// local: the local copy knows when it is due, and the Store keeps its copy
+// across its own renewal's invalidation as it does for its own writes.
+//
 // # Readiness
 //
 // Until its invalidation stream is subscribed a Store keeps nothing

@@ -10,7 +10,8 @@
 -- ARGV[2]: the channel to announce on.
 -- Then five for entry i, from ARGV[3 + 5(i-1)]: the fence field (the lease
 -- 'L' or a ticket token), the value it must hold, '1' if the entry must be
--- absent, the envelope, its TTL in milliseconds.
+-- absent, the envelope, its TTL in milliseconds
+-- ('0': no expiry).
 -- Every entry's type is checked before any is written, so a WRONGTYPE error
 -- leaves all of them untouched. A refused entry gives its field back.
 -- Returns one number per entry: 1 written, 0 refused.
@@ -27,7 +28,11 @@ for i = 1, n do
   local fence = KEYS[n + i]
   local held = redis.call('HGET', fence, ARGV[a]) == ARGV[a + 1]
   if held and (ARGV[a + 2] ~= '1' or redis.call('EXISTS', KEYS[i]) == 0) then
-    redis.call('SET', KEYS[i], ARGV[a + 3], 'PX', ARGV[a + 4])
+    if ARGV[a + 4] == '0' then
+      redis.call('SET', KEYS[i], ARGV[a + 3])
+    else
+      redis.call('SET', KEYS[i], ARGV[a + 3], 'PX', ARGV[a + 4])
+    end
     redis.call('DEL', fence)
     if ARGV[1] ~= '' then
       redis.call(ARGV[1], ARGV[2], KEYS[i])

@@ -52,6 +52,9 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 	if e, ok := c.localEntry(key); ok {
 		if c.fresh(e) {
 			c.stats.localHits.addFor(e)
+			if e.slide != nil {
+				c.touched(ctx, key, e)
+			}
 			return c.out(e.value.(V)), nil
 		}
 		switch f := c.foundOf(e); {

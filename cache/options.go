@@ -23,6 +23,12 @@ const (
 	DefaultLease           = 10 * time.Second
 )
 
+// NoExpiry, as Options.TTL, makes values never expire: the Redis entry is
+// written without a TTL and is fresh for as long as it exists. Local copies
+// are still bounded by Options.LocalTTL and StoreOptions.MaxStaleness, and
+// negative entries by Options.NegativeTTL.
+const NoExpiry time.Duration = -1
+
 // StoreOptions configures a Store. The zero value means the defaults.
 type StoreOptions struct {
 	// MaxEntries is the local tier's entry budget, shared by every
@@ -92,8 +98,27 @@ func (o StoreOptions) withDefaults() (StoreOptions, error) {
 type Options[V any] struct {
 	// TTL is how long a value is fresh. Redis keeps it for TTL plus the
 	// larger of StaleWhileRevalidate and StaleIfError. Sub-second TTLs are
-	// honoured (millisecond resolution). Default 1h.
+	// honoured (millisecond resolution). NoExpiry: values never expire
+	// (no Redis TTL, never stale); it excludes StaleWhileRevalidate,
+	// StaleIfError and Sliding, which need an expiry, and Jitter then
+	// shortens only local copies' lives. Default 1h.
 	TTL time.Duration
+	// Sliding renews a value's TTL when it is read: a read (a local hit
+	// too) that finds less than half of the TTL left sends, off the
+	// caller's path, one renewal that makes the value fresh for TTL again,
+	// in Redis and so for every Store. A value read at least every TTL/2
+	// never expires; one last read at time t expires between t+TTL/2 and
+	// t+TTL (plus the renewal's round trip). A renewal changes only the
+	// expiry of the value it read, and only if Redis still holds that
+	// value (a script compares the envelope's header): it never brings
+	// back a value overwritten or deleted since. It is a write, so other
+	// Stores drop their local copies of the key (at most once per TTL/2 per
+	// key); this Store keeps its own, as for its own writes. A renewal
+	// that fails, or whose reply is lost, leaves the value to expire at
+	// its old time; the Store drops its local copy, in doubt. Negative
+	// entries do not slide, and nor do values of a local-only Store (no
+	// Redis to renew). Requires a TTL other than NoExpiry. Default false.
+	Sliding bool
 	// LocalTTL bounds how long the local tier keeps a copy; a local copy
 	// never outlives its Redis entry nor StoreOptions.MaxStaleness.
 	// Negative: no local tier for this namespace (every read goes to
@@ -104,7 +129,8 @@ type Options[V any] struct {
 	// [0, Jitter). Must be in [0, 1). Default 0 (no jitter).
 	Jitter float64
 	// NegativeTTL is how long a loader's ErrNotFound is cached as a
-	// negative entry. Default 0: not cached.
+	// negative entry, whatever TTL is (with NoExpiry too: a value may
+	// appear at the source later). Default 0: not cached.
 	NegativeTTL time.Duration
 	// StaleWhileRevalidate is the window after TTL in which GetOrLoad
 	// returns the stale value at once and refreshes it once in the
@@ -152,11 +178,19 @@ type Options[V any] struct {
 
 func (o Options[V]) withDefaults() (Options[V], error) {
 	switch {
-	case o.TTL < 0 || o.NegativeTTL < 0 || o.StaleWhileRevalidate < 0 || o.StaleIfError < 0 ||
+	case o.TTL == NoExpiry && (o.StaleWhileRevalidate != 0 || o.StaleIfError != 0):
+		return o, fmt.Errorf("%w: TTL NoExpiry has no stale window (StaleWhileRevalidate, StaleIfError)", ErrInvalidOptions)
+	case o.TTL == NoExpiry && o.Sliding:
+		return o, fmt.Errorf("%w: TTL NoExpiry has no expiry to slide", ErrInvalidOptions)
+	case o.TTL < 0 && o.TTL != NoExpiry:
+		return o, fmt.Errorf("%w: negative TTL %v (NoExpiry is %v)", ErrInvalidOptions, o.TTL, NoExpiry)
+	case o.NegativeTTL < 0 || o.StaleWhileRevalidate < 0 || o.StaleIfError < 0 ||
 		o.Timeout < 0 || o.LoadTimeout < 0 || o.MaxValueSize < 0 || o.CompressAbove < 0:
 		return o, fmt.Errorf("%w: negative duration or size", ErrInvalidOptions)
-	case o.TTL > 0 && o.TTL < time.Millisecond, o.NegativeTTL > 0 && o.NegativeTTL < time.Millisecond:
-		return o, fmt.Errorf("%w: TTLs are in milliseconds; %v is below one", ErrInvalidOptions, min(o.TTL, o.NegativeTTL))
+	case o.TTL > 0 && o.TTL < time.Millisecond:
+		return o, fmt.Errorf("%w: TTLs are in milliseconds; %v is below one", ErrInvalidOptions, o.TTL)
+	case o.NegativeTTL > 0 && o.NegativeTTL < time.Millisecond:
+		return o, fmt.Errorf("%w: TTLs are in milliseconds; %v is below one", ErrInvalidOptions, o.NegativeTTL)
 	case o.Jitter < 0 || o.Jitter >= 1:
 		return o, fmt.Errorf("%w: Jitter %v is not in [0, 1)", ErrInvalidOptions, o.Jitter)
 	}

@@ -51,7 +51,8 @@ const (
 // ownWrite is one registered write of one Redis key.
 type ownWrite struct {
 	rkey      string
-	raw       []byte // the envelope as written
+	raw       []byte            // the envelope as written
+	match     func(string) bool // when set, tells Redis' bytes for the write's instead of raw (see renew)
 	copy      ownCopy
 	state     ownState
 	echoed    bool // a message for the key arrived before the reply
@@ -69,6 +70,14 @@ func (w *ownWrite) finish() {
 		w.finished = true
 		close(w.done)
 	}
+}
+
+// holds reports whether s, read from Redis, is what w wrote.
+func (w *ownWrite) holds(s string) bool {
+	if w.match != nil {
+		return w.match(s)
+	}
+	return s == string(w.raw)
 }
 
 // ownWrites is a Store's registry of own writes awaiting their echo.
@@ -94,12 +103,13 @@ type ownCopy struct {
 }
 
 // register records a write of rkey about to be sent, or returns nil when
-// it is not to be kept past its echo (no coherence: no echo comes).
-func (o *ownWrites) register(rkey string, raw []byte, cp ownCopy) *ownWrite {
+// it is not to be kept past its echo (no coherence: no echo comes). The
+// check tells the write's bytes in Redis by raw, or by match when set.
+func (o *ownWrites) register(rkey string, raw []byte, match func(string) bool, cp ownCopy) *ownWrite {
 	if o == nil {
 		return nil
 	}
-	w := &ownWrite{rkey: rkey, raw: raw, copy: cp, at: time.Now().UnixMilli(), done: make(chan struct{})}
+	w := &ownWrite{rkey: rkey, raw: raw, match: match, copy: cp, at: time.Now().UnixMilli(), done: make(chan struct{})}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if old := o.m[rkey]; old != nil {
@@ -288,7 +298,7 @@ func (o *ownWrites) check(ctx context.Context, batch []*ownWrite) {
 			s, _ = vals[i].(string)
 		}
 		switch {
-		case err != nil || w.contended || s != string(w.raw): // another write is in Redis, or may be
+		case err != nil || w.contended || !w.holds(s): // another write is in Redis, or may be
 			w.copy.drop()
 			o.settle(w)
 		case w.copy.keep(tok):

@@ -19,6 +19,8 @@ var (
 	fenceFillLua string
 	//go:embed lease.lua
 	leaseReleaseLua string
+	//go:embed renew.lua
+	renewLua string
 )
 
 // The Store's Lua scripts, each with its index in Store.loaded.
@@ -33,10 +35,12 @@ var (
 	fenceFillScript = &luaScript{redis.NewScript(fenceFillLua), 3}
 	// leaseReleaseScript gives a lease or ticket back.
 	leaseReleaseScript = &luaScript{redis.NewScript(leaseReleaseLua), 4}
+	// renewScript renews a sliding entry that still holds what was read.
+	renewScript = &luaScript{redis.NewScript(renewLua), 5}
 )
 
 // scriptCount is the number of luaScripts.
-const scriptCount = 5
+const scriptCount = 6
 
 // luaScript is one of the Store's scripts.
 type luaScript struct {

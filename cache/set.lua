@@ -5,7 +5,8 @@
 -- its entry's hash slot; one slot on Cluster).
 -- ARGV[1]: PUBLISH or SPUBLISH to announce each key after writing, or ''.
 -- ARGV[2]: the channel to announce on (for SPUBLISH, one of the keys' slot).
--- ARGV[2i+1]: the envelope for KEYS[i]; ARGV[2i+2]: its TTL in milliseconds.
+-- ARGV[2i+1]: the envelope for KEYS[i]; ARGV[2i+2]: its TTL in milliseconds
+-- ('0': no expiry).
 -- Every key is checked before any is written, so a WRONGTYPE error leaves
 -- all of them untouched. Returns the number of keys written.
 local n = #KEYS / 2
@@ -16,7 +17,11 @@ for i = 1, n do
   end
 end
 for i = 1, n do
-  redis.call('SET', KEYS[i], ARGV[2 * i + 1], 'PX', ARGV[2 * i + 2])
+  if ARGV[2 * i + 2] == '0' then
+    redis.call('SET', KEYS[i], ARGV[2 * i + 1])
+  else
+    redis.call('SET', KEYS[i], ARGV[2 * i + 1], 'PX', ARGV[2 * i + 2])
+  end
   redis.call('DEL', KEYS[n + i])
 end
 if ARGV[1] ~= '' then

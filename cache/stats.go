@@ -23,6 +23,10 @@ type Stats struct {
 	FillsRefused uint64 // loaded values Redis refused: the key was written, deleted or filled since the load began (see GetOrLoad)
 	Degraded     uint64 // loaded values returned without being stored because Redis was unavailable
 	LeaseWaits   uint64 // times a load waited on another process's lease
+	Renewals     uint64 // renewals of sliding values Redis applied (Options.Sliding)
+	// RenewalsRefused are renewals Redis refused: the key was written,
+	// deleted or renewed by another Store since it was read.
+	RenewalsRefused uint64
 
 	// Coherence, store-wide.
 	Coherence          Coherence     // the mode in force (Auto until decided)
@@ -49,6 +53,7 @@ type counters struct {
 	loads, loadErrors, sharedLoads, staleServed     atomic.Uint64
 	decodeErrors, redisErrors, degraded, leaseWaits atomic.Uint64
 	breakerSkips, fillsRefused                      atomic.Uint64
+	renewals, renewalsRefused                       atomic.Uint64
 }
 
 // stripeBits is log2 of the number of cells of a stripedCounter.
@@ -95,6 +100,8 @@ func (c *Cache[V]) Stats() Stats {
 	p50, p99, n := c.s.coh.lag.quantiles()
 	return Stats{
 		LeaseWaits:         c.stats.leaseWaits.Load(),
+		Renewals:           c.stats.renewals.Load(),
+		RenewalsRefused:    c.stats.renewalsRefused.Load(),
 		Coherence:          c.s.Coherence(),
 		Coherent:           c.s.coh.down.Load() == 0 && !c.s.closed.Load(),
 		Invalidations:      c.s.coh.invalidations.Load(),

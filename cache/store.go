@@ -60,6 +60,11 @@ type Store struct {
 	stop     context.CancelFunc // ends the Store's own goroutines
 	tasks    sync.WaitGroup
 	obs      observability // hooks and counters for metrics (metrics.go)
+
+	// renewHook, set by tests before any Cache is used, runs in every
+	// renewal after it is registered and before it is sent, with the
+	// entry's Redis key.
+	renewHook func(rkey string)
 }
 
 // localKey names an entry in the shared local tier: a namespace id and the
@@ -76,6 +81,8 @@ type entry struct {
 	hard     int64 // unix ms when the Redis entry expires
 	negative bool
 	hidden   atomic.Bool // an own write's copy whose echo came: not served until checked (see own.go)
+	renewing atomic.Bool // a renewal was sent for it (see renew.go)
+	slide    *slide      // what a renewal needs, in a Sliding namespace; else nil
 }
 
 // NewStore returns a Store on rdb (a *redis.Client, standalone or Sentinel

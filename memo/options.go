@@ -21,7 +21,11 @@ type Options[R any] struct {
 	// StaleWhileRevalidate, StaleIfError, Codec, Timeout, LoadTimeout (the
 	// deadline of a run of the function), MaxValueSize, CompressAbove and
 	// CopyOnRead. Its zero value means cache's defaults: results are fresh
-	// for an hour, kept locally for a minute, encoded as JSON.
+	// for an hour, kept locally for a minute, encoded as JSON. TTL
+	// cache.NoExpiry keeps results until they are forgotten (Forget,
+	// Clear) or evicted by Redis; Sliding renews a result's TTL when a Call
+	// finds less than half of it left, so results in use stay and others
+	// expire TTL after their last use.
 	Cache cache.Options[R]
 }
 
