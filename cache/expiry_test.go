@@ -122,7 +122,7 @@ func slidingStore(t *testing.T, rdb redis.UniversalClient, opts StoreOptions, ho
 
 var slidingHour = Options[string]{TTL: time.Hour, LocalTTL: 2 * time.Hour, Sliding: true, Codec: codec.String()}
 
-// TestSlidingOutlivesTTL: a value read every TTL/8 lives five TTLs and
+// TestSlidingOutlivesTTL: a value read every TTL/8 lives three TTLs and
 // more, every read a local hit, renewed about every TTL/2; one not read
 // expires at its TTL.
 func TestSlidingOutlivesTTL(t *testing.T) {
@@ -131,13 +131,15 @@ func TestSlidingOutlivesTTL(t *testing.T) {
 			ctx := context.Background()
 			rdb := d.client(t)
 			s := coherentStore(t, rdb, CoherenceAuto)
-			const ttl = 400 * time.Millisecond
+			// Redis expires on its own clock, so this test waits in real
+			// time; a renewal has TTL/2 (500ms) to land.
+			const ttl = time.Second
 			c := newCache(t, s, Options[string]{TTL: ttl, Sliding: true, Codec: codec.String()})
 			require.NoError(t, c.Set(ctx, "hot", "v"))
 			require.NoError(t, c.Set(ctx, "cold", "v"))
 			start := time.Now()
 			reads := 0
-			for time.Since(start) < 5*ttl {
+			for time.Since(start) < 3*ttl {
 				time.Sleep(ttl / 8) // the interval between two accesses
 				got, err := c.Get(ctx, "hot")
 				require.NoError(t, err, "read %d, %v after the write", reads, time.Since(start))
@@ -145,7 +147,7 @@ func TestSlidingOutlivesTTL(t *testing.T) {
 				reads++
 			}
 			st := c.Stats()
-			require.GreaterOrEqual(t, st.Renewals, uint64(5), "renewals")
+			require.GreaterOrEqual(t, st.Renewals, uint64(3), "renewals")
 			require.Zero(t, st.RenewalsRefused)
 			require.LessOrEqual(t, st.RemoteHits, uint64(2), "the renewals' echoes sent reads to Redis")
 			require.GreaterOrEqual(t, st.LocalHits, uint64(reads-2))

@@ -52,10 +52,10 @@ func ExampleOptions_sliding() {
 	session, _ := memo.New(store, "example-session", func(_ context.Context, id string) (string, error) {
 		runs++
 		return "session " + id, nil
-	}, memo.Options[string]{Cache: cache.Options[string]{TTL: 400 * time.Millisecond, Sliding: true}})
-	for range 16 { // called every 50ms for two TTLs
+	}, memo.Options[string]{Cache: cache.Options[string]{TTL: time.Second, Sliding: true}})
+	for range 20 { // called every 100ms for two TTLs
 		_, _ = session.Call(ctx, "s-1")
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	fmt.Println("computed", runs, "time(s) in two TTLs")
 	_ = session.Clear(ctx)
