@@ -13,6 +13,7 @@ package redistest
 import (
 	"bufio"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -263,32 +264,72 @@ func ping(addr string) error {
 	return nil
 }
 
+// Ports are picked below the kernel's ephemeral range, so that no outgoing
+// connection of any process (a go-redis client's local port) takes a port
+// between the check that it is free and redis-server binding it; the kernel
+// hands out ports for listen(":0") from that same range. A port once
+// picked is never picked again by this process: a killed server restarts on
+// its own port.
+var (
+	portMu     sync.Mutex
+	portsTaken = map[int]bool{}
+)
+
+// lowPorts is the range freePort picks from: [10000, ephemeral start). A
+// cluster node's bus port, port+10000, must be in it too.
+func lowPorts() (lo, hi int) {
+	lo, hi = 10000, 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				hi = n
+			}
+		}
+	}
+	return lo, hi
+}
+
 // freePort returns a loopback port that is free now; for a cluster node its
-// bus port (port+10000) is free too.
+// bus port (port+10000) is free too. It falls back to a port the kernel
+// picks when the range below the ephemeral ports is too small.
 func freePort(cluster bool) (int, error) {
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	lo, hi := lowPorts()
+	if cluster {
+		hi -= 10000
+	}
+	portMu.Lock()
+	defer portMu.Unlock()
+	for range 200 {
+		port := 0
+		if hi-lo >= 1000 {
+			port = lo + rand.IntN(hi-lo)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		if !cluster {
-			l.Close()
-			return port, nil
-		}
-		if port+10000 > 65535 {
-			l.Close()
 			continue
 		}
-		bus, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000))
+		port = l.Addr().(*net.TCPAddr).Port
+		ok := !portsTaken[port] && (!cluster || !portsTaken[port+10000])
+		if ok && cluster {
+			if port+10000 > 65535 {
+				ok = false
+			} else if bus, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000)); err != nil {
+				ok = false
+			} else {
+				bus.Close()
+			}
+		}
 		l.Close()
-		if err != nil {
+		if !ok {
 			continue
 		}
-		bus.Close()
+		portsTaken[port] = true
+		if cluster {
+			portsTaken[port+10000] = true
+		}
 		return port, nil
 	}
-	return 0, fmt.Errorf("no pair of free ports found")
+	return 0, fmt.Errorf("no free port found")
 }
 
 // Shared is a redis-server started on first use by Client, for Examples,
