@@ -36,6 +36,8 @@ type Cache struct {
 	// stale-while-revalidate request's lookup and its join of the key's
 	// flight.
 	beforeSWRJoin func()
+	// beforeSave, when set (by tests), runs before a response is stored.
+	beforeSave func()
 }
 
 // New returns a Cache storing responses in s, in the namespace

@@ -275,7 +275,7 @@ func (ex *exchange) finish() {
 			c.serveStored(cw.w, ex.r, ex.rq, ex.stale, cacheStatus{fwd: ex.fwd, fwdStatus: cw.status, detail: "stale-if-error"})
 		}
 	case cw.capture && contentLengthOK(cw.sent, len(cw.buf)):
-		cw.pumpFlush() // the client gets its bytes while the Store is written
+		cw.pumpFlush() // the client gets its bytes, all but the end, while the Store is written
 		e := c.newEntry(ex.r, &ex.pol, cw.status, cw.sent, cw.buf, ex.reqTime, cw.respTime)
 		newVariant := ex.res.marker != nil && ex.res.e == nil && ex.stale == nil
 		c.prepare(ex.key, ex.res.marker, e)

@@ -79,6 +79,9 @@ func (c *Cache) PurgeTag(ctx context.Context, tag string) error {
 // save stores e for a primary key and indexes its tags. Failures are
 // counted and logged: the response was served all the same.
 func (c *Cache) save(ctx context.Context, primary string, marker *entry, e *entry, newVariant bool) {
+	if c.beforeSave != nil {
+		c.beforeSave()
+	}
 	k, err := c.put(ctx, primary, marker, e, newVariant)
 	if err != nil {
 		c.redisError("set", k, err)

@@ -3,9 +3,12 @@ package httpcache
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -115,5 +118,62 @@ func TestPurgeLocalOnly(t *testing.T) {
 	require.ErrorIs(t, e.c.PurgeTag(ctx, ""), ErrEmptyTag)
 	for _, bad := range []string{"", "/relative", "ftp://x/y", "http://", "://"} {
 		require.ErrorIs(t, e.c.PurgeURL(ctx, bad), ErrInvalidURL, bad)
+	}
+}
+
+// TestPurgeAfterResponse: a client has its response in full only once the
+// response is stored and indexed by its tags, so a purge the client sends
+// next removes it, however slow the Store's write. The Store's write is
+// held until the client has been given the time to read its response.
+func TestPurgeAfterResponse(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, tc := range []struct {
+		name, body string
+		fields     []string
+	}{
+		{"declared length", "body", []string{"Content-Length", "4"}},
+		{"declared length 0", "", []string{"Content-Length", "0"}},
+		{"unknown length", "body", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, srv, Options{})
+			ctx := context.Background()
+			e.origin.set(e.fixed(200, tc.body, append([]string{"Cache-Control", "max-age=60", "Surrogate-Key", "t"}, tc.fields...)...))
+			entered, release := make(chan struct{}), make(chan struct{})
+			var once, released sync.Once
+			free := func() { released.Do(func() { close(release) }) }
+			defer free() // a failed check must not leave the handler held
+			e.c.beforeSave = func() {
+				once.Do(func() { close(entered); <-release })
+			}
+			p := path()
+			got := make(chan string, 1)
+			go func() {
+				res, err := e.client.Get(e.srv.URL + p)
+				if err != nil {
+					got <- "error: " + err.Error()
+					return
+				}
+				b, err := io.ReadAll(res.Body)
+				_ = res.Body.Close()
+				if err != nil {
+					got <- "error: " + err.Error()
+					return
+				}
+				got <- string(b)
+			}()
+			<-entered
+			select {
+			case b := <-got:
+				t.Fatalf("the client had its whole response %q before it was stored", b)
+			case <-time.After(200 * time.Millisecond): // the absence of an event has no signal
+			}
+			free()
+			require.Equal(t, tc.body, <-got)
+			require.NoError(t, e.c.PurgeTag(ctx, "t"))
+			e.miss(p)
+			require.NoError(t, e.c.PurgeURL(ctx, e.srv.URL+p))
+			e.miss(p)
+		})
 	}
 }

@@ -45,6 +45,7 @@ type captureWriter struct {
 	capture   bool
 	buf       []byte
 	limit     int
+	declared  int64 // the Content-Length the handler declared; -1 for none
 	written   int64 // body bytes written by the handler
 	clientErr error
 }
@@ -141,8 +142,18 @@ func (cw *captureWriter) drop() {
 // startPump starts writing the capture to the client from a goroutine of
 // its own, so that a slow client does not hold up the fill that the
 // requests waiting on this one and the Store need.
+//
+// With a declared Content-Length, the pump holds the body's last byte (and
+// a flush that would end a response of length 0) until it is stopped,
+// after the response is stored: a client has its response in full only
+// once the Store holds it and its tags are indexed, so a purge it sends
+// next removes it. Without one, the response ends when the handler
+// returns, after the Store is written, all the same.
 func (cw *captureWriter) startPump() {
-	p := &pump{w: cw.w, done: make(chan struct{})}
+	p := &pump{w: cw.w, done: make(chan struct{}), keep: -1}
+	if cw.declared >= 0 {
+		p.keep = max(int(cw.declared)-1, 0)
+	}
 	p.cond.L = &p.mu
 	cw.pump = p
 	go p.run()
@@ -202,6 +213,7 @@ type pump struct {
 	cond   sync.Cond
 	buf    []byte // the capture as far as it was fed
 	n      int    // bytes of buf written to the client
+	keep   int    // bytes it may write before it is closed; -1 for all
 	flush  bool   // a flush is wanted once buf is written
 	closed bool
 	err    error
@@ -220,15 +232,17 @@ func (p *pump) run() {
 	defer close(p.done)
 	p.mu.Lock()
 	for {
-		for p.n == len(p.buf) && !p.flush && !p.closed {
+		for p.n == p.writable() && !p.flushable() && !p.closed {
 			p.cond.Wait()
 		}
-		chunk, flush := p.buf[p.n:], p.flush
+		chunk, flush := p.buf[p.n:p.writable()], p.flushable()
 		if len(chunk) == 0 && !flush {
 			p.mu.Unlock()
 			return // closed, everything written
 		}
-		p.flush = false
+		if flush {
+			p.flush = false
+		}
 		p.mu.Unlock()
 		var err error
 		if len(chunk) > 0 {
@@ -249,6 +263,20 @@ func (p *pump) run() {
 	}
 }
 
+// writable is how much of buf the pump may have written: all of it once
+// closed, else up to keep. Called with mu held.
+func (p *pump) writable() int {
+	if p.closed || p.keep < 0 || len(p.buf) <= p.keep {
+		return len(p.buf)
+	}
+	return p.keep
+}
+
+// flushable reports whether a wanted flush may be done now: not while
+// nothing may be written before close, when it would only end a response
+// of length 0 or 1 early. Called with mu held.
+func (p *pump) flushable() bool { return p.flush && (p.closed || p.keep != 0) }
+
 // Unwrap returns the client's ResponseWriter for http.ResponseController
 // (deadlines, hijacking); nil for a background revalidation.
 func (cw *captureWriter) Unwrap() http.ResponseWriter { return cw.w }
@@ -257,6 +285,7 @@ func (cw *captureWriter) Unwrap() http.ResponseWriter { return cw.w }
 // of known length is captured without regrowing. It reports false when the
 // declared length is over the limit (nothing is captured then).
 func (cw *captureWriter) reservation() bool {
+	cw.declared = -1
 	cl := cw.hdr.Get("Content-Length")
 	if cl == "" {
 		return true
@@ -270,6 +299,7 @@ func (cw *captureWriter) reservation() bool {
 		return false
 	}
 	cw.buf = make([]byte, 0, n)
+	cw.declared = n
 	return true
 }
 
