@@ -79,7 +79,10 @@
 //     from Redis are validated and bound to their key, and authenticated
 //     with Options.IntegrityKey; a request in absolute form naming another
 //     scheme than its connection's is not cached.
-//   - Purge by URL and by Surrogate-Key tag in every process.
+//   - Purge by URL and by Surrogate-Key tag in every process. A response
+//     is stored, and its tags indexed, before its client has it in full
+//     (the last byte of a declared length waits for the Store), so a purge
+//     sent after a response was received removes it.
 //
 // Partial (206) responses are not stored; responses larger than
 // Options.MaxBodySize stream to their client and are not stored either.
