@@ -23,7 +23,7 @@ func (d *Deque[T]) Bounded() bool { return d.bounded }
 // Index returns the element at index i, like Python's d[i]: 0 is the
 // leftmost, -1 the rightmost. ErrIndexOutOfRange when there is none.
 func (d *Deque[T]) Index(ctx context.Context, i int64) (T, error) {
-	return lindex(ctx, &d.b, d.c, "index", i)
+	return d.local.index(ctx, &d.b, d.c, "index", i)
 }
 
 // SetIndex replaces the element at index i, like Python's d[i] = v;
@@ -78,32 +78,20 @@ func (d *Deque[T]) Insert(ctx context.Context, i int64, v T) (int64, error) {
 // Contains reports whether an element equals v (by encoding), like
 // Python's "v in d".
 func (d *Deque[T]) Contains(ctx context.Context, v T) (bool, error) {
-	return lcontains(ctx, &d.b, d.c, v)
+	return d.local.contains(ctx, &d.b, d.c, v)
 }
 
 // Count returns the number of elements equal to v (by encoding), like
 // Python's deque.count.
 func (d *Deque[T]) Count(ctx context.Context, v T) (int64, error) {
-	return lcount(ctx, &d.b, d.c, v)
+	return d.local.countOf(ctx, &d.b, d.c, v)
 }
 
 // IndexOf returns the index (from the left) of the first element equal to
 // v (by encoding), like Python's deque.index(v); ErrNotFound when there is
 // none.
 func (d *Deque[T]) IndexOf(ctx context.Context, v T) (int64, error) {
-	val, err := encode(d.c, d.b.key, v)
-	if err != nil {
-		return 0, err
-	}
-	var i int64
-	err = d.b.rt(ctx, "index of", false, func(ctx context.Context) (err error) {
-		i, err = d.b.rdb.LPos(ctx, d.b.key, string(val), redis.LPosArgs{}).Result()
-		return err
-	})
-	if errors.Is(err, redis.Nil) {
-		return 0, fmt.Errorf("%w: value %v in deque %q", ErrNotFound, v, d.b.key)
-	}
-	return i, err
+	return d.local.indexOf(ctx, &d.b, d.c, v)
 }
 
 // IndexOfBetween returns the index of the first element equal to v (by
@@ -112,7 +100,7 @@ func (d *Deque[T]) IndexOf(ctx context.Context, v T) (int64, error) {
 // bounds out of range are clamped (stop math.MaxInt64 searches to the
 // end). ErrNotFound when there is none.
 func (d *Deque[T]) IndexOfBetween(ctx context.Context, v T, start, stop int64) (int64, error) {
-	return lindexBetween(ctx, &d.b, d.c, v, start, stop)
+	return d.local.indexBetween(ctx, &d.b, d.c, v, start, stop)
 }
 
 // Reverse reverses the deque in place, like Python's deque.reverse, with

@@ -181,19 +181,7 @@ func (l *List[T]) Remove(ctx context.Context, v T) error {
 // IndexOf returns the index of the first element equal to v (by encoding);
 // ErrNotFound when there is none.
 func (l *List[T]) IndexOf(ctx context.Context, v T) (int64, error) {
-	val, err := encode(l.c, l.b.key, v)
-	if err != nil {
-		return 0, err
-	}
-	var i int64
-	err = l.b.rt(ctx, "index of", false, func(ctx context.Context) (err error) {
-		i, err = l.b.rdb.LPos(ctx, l.b.key, string(val), redis.LPosArgs{}).Result()
-		return err
-	})
-	if errors.Is(err, redis.Nil) {
-		return 0, fmt.Errorf("%w: value %v in list %q", ErrNotFound, v, l.b.key)
-	}
-	return i, err
+	return l.local.indexOf(ctx, &l.b, l.c, v)
 }
 
 // Range returns the elements from index start to index stop, both included,

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -87,13 +88,13 @@ func (s Slice) unit() bool { return s.Step == nil || *s.Step == 1 }
 // Count returns the number of elements equal to v (by encoding), like
 // Python's list.count.
 func (l *List[T]) Count(ctx context.Context, v T) (int64, error) {
-	return lcount(ctx, &l.b, l.c, v)
+	return l.local.countOf(ctx, &l.b, l.c, v)
 }
 
 // Contains reports whether an element equals v (by encoding), like
 // Python's "v in l".
 func (l *List[T]) Contains(ctx context.Context, v T) (bool, error) {
-	return lcontains(ctx, &l.b, l.c, v)
+	return l.local.contains(ctx, &l.b, l.c, v)
 }
 
 // IndexOfBetween returns the index of the first element equal to v (by
@@ -102,7 +103,7 @@ func (l *List[T]) Contains(ctx context.Context, v T) (bool, error) {
 // bounds out of range are clamped (stop math.MaxInt64 searches to the
 // end). ErrNotFound when there is none.
 func (l *List[T]) IndexOfBetween(ctx context.Context, v T, start, stop int64) (int64, error) {
-	return lindexBetween(ctx, &l.b, l.c, v, start, stop)
+	return l.local.indexBetween(ctx, &l.b, l.c, v, start, stop)
 }
 
 // Reverse reverses the list in place, like Python's list.reverse, with
@@ -115,20 +116,7 @@ func (l *List[T]) Reverse(ctx context.Context) error { return lreverse(ctx, &l.b
 // every other element from the last one back. It is one script reading
 // the range the slice spans. A zero step is ErrInvalidArgument.
 func (l *List[T]) Slice(ctx context.Context, s Slice) ([]T, error) {
-	sa, err := s.args(l.b.key)
-	if err != nil {
-		return nil, err
-	}
-	var raws []string
-	err = l.b.rt(ctx, "slice", false, func(ctx context.Context) (err error) {
-		a := append(listSlice.args(1, 6), l.b.key, "get")
-		raws, err = listSlice.run(ctx, l.b.rdb, false, append(append(a, sa...), "")).StringSlice()
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return decodeSlice(l.c, l.b.key, raws)
+	return l.local.slice(ctx, &l.b, l.c, s)
 }
 
 // SetSlice assigns values to the slice s, like Python's
@@ -186,10 +174,13 @@ func (l *List[T]) DeleteSlice(ctx context.Context, s Slice) (int64, error) {
 }
 
 // lcount counts the elements equal to v.
-func lcount[T any](ctx context.Context, b *base, c codec.Codec[T], v T) (int64, error) {
+func (l *listLocal[T]) countOf(ctx context.Context, b *base, c codec.Codec[T], v T) (int64, error) {
 	val, err := encode(c, b.key, v)
 	if err != nil {
 		return 0, err
+	}
+	if n, ok := l.count(ctx, val); ok {
+		return n, nil
 	}
 	var n int64
 	err = b.rt(ctx, "count", false, func(ctx context.Context) (err error) {
@@ -199,11 +190,14 @@ func lcount[T any](ctx context.Context, b *base, c codec.Codec[T], v T) (int64, 
 	return n, err
 }
 
-// lcontains reports whether an element equals v.
-func lcontains[T any](ctx context.Context, b *base, c codec.Codec[T], v T) (bool, error) {
+// contains reports whether an element equals v.
+func (l *listLocal[T]) contains(ctx context.Context, b *base, c codec.Codec[T], v T) (bool, error) {
 	val, err := encode(c, b.key, v)
 	if err != nil {
 		return false, err
+	}
+	if i, ok := l.search(ctx, val, 0, math.MaxInt64); ok {
+		return i >= 0, nil
 	}
 	err = b.rt(ctx, "contains", false, func(ctx context.Context) error {
 		return b.rdb.LPos(ctx, b.key, string(val), redis.LPosArgs{}).Err()
@@ -214,12 +208,19 @@ func lcontains[T any](ctx context.Context, b *base, c codec.Codec[T], v T) (bool
 	return err == nil, err
 }
 
-// lindexBetween returns the index of the first element equal to v in
-// [start, stop), ErrNotFound when there is none.
-func lindexBetween[T any](ctx context.Context, b *base, c codec.Codec[T], v T, start, stop int64) (int64, error) {
+// indexBetween returns the index of the first element equal to v in
+// [start, stop), ErrNotFound when there is none. It and the searches next
+// to it read the copy when there is one, else Redis.
+func (l *listLocal[T]) indexBetween(ctx context.Context, b *base, c codec.Codec[T], v T, start, stop int64) (int64, error) {
 	val, err := encode(c, b.key, v)
 	if err != nil {
 		return 0, err
+	}
+	if i, ok := l.search(ctx, val, start, stop); ok {
+		if i < 0 {
+			return 0, fmt.Errorf("%w: value %v between %d and %d in list %q", ErrNotFound, v, start, stop, b.key)
+		}
+		return i, nil
 	}
 	a := append(listIndex.args(1, 4), b.key, val, strconv.FormatInt(start, 10), strconv.FormatInt(stop, 10))
 	var i int64
@@ -254,4 +255,28 @@ func lset[T any](ctx context.Context, b *base, c codec.Codec[T], i int64, v T) e
 		return fmt.Errorf("%w: index %d of list %q", ErrIndexOutOfRange, i, b.key)
 	}
 	return err
+}
+
+// indexOf returns the index of the first element equal to v (LPOS),
+// ErrNotFound when there is none.
+func (l *listLocal[T]) indexOf(ctx context.Context, b *base, c codec.Codec[T], v T) (int64, error) {
+	val, err := encode(c, b.key, v)
+	if err != nil {
+		return 0, err
+	}
+	if i, ok := l.search(ctx, val, 0, math.MaxInt64); ok {
+		if i < 0 {
+			return 0, fmt.Errorf("%w: value %v in list %q", ErrNotFound, v, b.key)
+		}
+		return i, nil
+	}
+	var i int64
+	err = b.rt(ctx, "index of", false, func(ctx context.Context) (err error) {
+		i, err = b.rdb.LPos(ctx, b.key, string(val), redis.LPosArgs{}).Result()
+		return err
+	})
+	if errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("%w: value %v in list %q", ErrNotFound, v, b.key)
+	}
+	return i, err
 }

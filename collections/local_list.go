@@ -15,13 +15,20 @@ import (
 type listLocal[T any] struct {
 	b *base
 	c codec.Codec[T]
-	w *cache.Whole[[]T]
+	w *cache.Whole[listCopy[T]]
+}
+
+// listCopy is a list as read: each element decoded, and as encoded, which
+// the searches by encoding (Count, Contains, IndexOf) compare.
+type listCopy[T any] struct {
+	vs   []T
+	raws []string
 }
 
 // newListLocal returns the local copy of b's list, or nil without
 // Options.Local.
 func newListLocal[T any](b *base, c codec.Codec[T]) (*listLocal[T], error) {
-	w, err := newWhole[[]T](b)
+	w, err := newWhole[listCopy[T]](b)
 	if w == nil || err != nil {
 		return nil, err
 	}
@@ -34,25 +41,31 @@ func newListLocal[T any](b *base, c codec.Codec[T]) (*listLocal[T], error) {
 // the read failed: the caller then reads what it needs from Redis, which
 // reports the error.
 func (l *listLocal[T]) get(ctx context.Context) ([]T, bool) {
+	lc, ok := l.copy(ctx)
+	return lc.vs, ok
+}
+
+// copy is get with the elements' encodings.
+func (l *listLocal[T]) copy(ctx context.Context) (listCopy[T], bool) {
 	if l == nil {
-		return nil, false
+		return listCopy[T]{}, false
 	}
 	return localCopy(ctx, l.w, l.readAll)
 }
 
-func (l *listLocal[T]) readAll(ctx context.Context) ([]T, int, error) {
+func (l *listLocal[T]) readAll(ctx context.Context) (listCopy[T], int, error) {
 	raws, err := l.b.lrange(ctx, "iterate", 0, -1)
 	if err != nil {
-		return nil, 0, err
+		return listCopy[T]{}, 0, err
 	}
 	vs, size := make([]T, len(raws)), 0
 	for i, raw := range raws {
 		if vs[i], err = decode(l.c, l.b.key, raw); err != nil {
-			return nil, -1, nil // not kept: the reads from Redis report it
+			return listCopy[T]{}, -1, nil // not kept: the reads from Redis report it
 		}
-		size += len(raw) + memberOverhead
+		size += 2*len(raw) + memberOverhead // the encoding and the decoded form
 	}
-	return vs, size, nil
+	return listCopy[T]{vs: vs, raws: raws}, size, nil
 }
 
 // stats returns the copy's counters (zero without Options.Local).
@@ -131,4 +144,108 @@ func (l *listLocal[T]) all(ctx context.Context, b *base, c codec.Codec[T]) (iter
 		}, func() error { return nil }
 	}
 	return listAll(ctx, b, c)
+}
+
+// slice returns the elements of the Python slice s, from the copy when
+// there is one, else with list_slice.lua.
+func (l *listLocal[T]) slice(ctx context.Context, b *base, c codec.Codec[T], s Slice) ([]T, error) {
+	sa, err := s.args(b.key)
+	if err != nil {
+		return nil, err
+	}
+	if vs, ok := l.get(ctx); ok {
+		start, step, n := s.indices(int64(len(vs)))
+		out := make([]T, n)
+		for k := range out {
+			out[k] = vs[start+int64(k)*step]
+		}
+		return out, nil
+	}
+	var raws []string
+	err = b.rt(ctx, "slice", false, func(ctx context.Context) (err error) {
+		a := append(listSlice.args(1, 6), b.key, "get")
+		raws, err = listSlice.run(ctx, b.rdb, false, append(append(a, sa...), "")).StringSlice()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decodeSlice(c, b.key, raws)
+}
+
+// indices turns s into the first index, the step and the number of
+// elements it selects in a list of n elements: Python's slice.indices, as
+// list_slice.lua computes it. s's step is not 0.
+func (s Slice) indices(n int64) (start, step, count int64) {
+	step = 1
+	if s.Step != nil {
+		step = *s.Step
+	}
+	lower, upper := int64(0), n
+	if step < 0 {
+		lower, upper = -1, n-1
+	}
+	bound := func(p *int64, def int64) int64 {
+		if p == nil {
+			return def
+		}
+		i := *p
+		switch {
+		case i < 0:
+			i = max(i+n, lower)
+		case i > upper:
+			i = upper
+		}
+		return i
+	}
+	var stop int64
+	if step < 0 {
+		start, stop = bound(s.Start, upper), bound(s.Stop, lower)
+		if stop < start {
+			count = (start-stop-1)/-step + 1
+		}
+	} else {
+		start, stop = bound(s.Start, lower), bound(s.Stop, upper)
+		if start < stop {
+			count = (stop-start-1)/step + 1
+		}
+	}
+	return start, step, count
+}
+
+// search returns the index of the first element encoded as val in [start,
+// stop) (list.index's clamped bounds), or -1; ok is false without a copy.
+func (l *listLocal[T]) search(ctx context.Context, val []byte, start, stop int64) (i int64, ok bool) {
+	lc, ok := l.copy(ctx)
+	if !ok {
+		return -1, false
+	}
+	n := int64(len(lc.raws))
+	clamp := func(i int64) int64 {
+		if i < 0 {
+			return max(i+n, 0)
+		}
+		return min(i, n)
+	}
+	for i := clamp(start); i < clamp(stop); i++ {
+		if lc.raws[i] == string(val) {
+			return i, true
+		}
+	}
+	return -1, true
+}
+
+// count returns the number of elements encoded as val; ok is false without
+// a copy.
+func (l *listLocal[T]) count(ctx context.Context, val []byte) (n int64, ok bool) {
+	lc, ok := l.copy(ctx)
+	if !ok {
+		return 0, false
+	}
+	for _, raw := range lc.raws {
+		if raw == string(val) {
+			n++
+		}
+	}
+	return n, true
 }

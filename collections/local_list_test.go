@@ -2,6 +2,7 @@ package collections_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/collections"
+	"github.com/tiercache/tiercache/internal/redistest"
 )
 
 // TestLocalList: with Options.Local, List and Deque reads (Index, Range,
@@ -107,4 +109,109 @@ func TestLocalList(t *testing.T) {
 		require.ErrorIs(t, err, collections.ErrEmpty)
 		require.Positive(t, l.Local().Kept)
 	})
+}
+
+// TestLocalListSearches: with Options.Local, a List's stepped slices and
+// searches (Slice, Count, Contains, IndexOf, IndexOfBetween) and a Deque's
+// Index and searches are answered by the local copy, with Redis' answers
+// for every bound and step, negative and out of range included, on a list
+// with repeated elements and on an empty one.
+func TestLocalListSearches(t *testing.T) {
+	ctx := context.Background()
+	t.Parallel()
+	srv := redistest.Start(t)
+	be := dsBackend{name: "single", addrs: []string{srv.Addr}, rdb: srv.Client(t)}
+	cmds := &dsCommands{}
+	rdb := countedClient(t, be, cmds)
+	local := collections.Options{Local: localStore(t, be, cache.StoreOptions{})}
+	bounds := []*int64{nil}
+	for i := int64(-8); i <= 8; i++ {
+		bounds = append(bounds, &i)
+	}
+	steps := []*int64{nil}
+	for _, s := range []int64{-3, -2, -1, 1, 2, 3} {
+		steps = append(steps, &s)
+	}
+	for k, contents := range [][]int{{10, 11, 10, 12, 11, 10}, nil} {
+		name := fmt.Sprintf("%s-%d", dsName(t), k)
+		l, err := collections.NewList(rdb, name, collections.ListOptions[int]{Options: local})
+		require.NoError(t, err)
+		remote, err := collections.NewList(be.client(t), name, collections.ListOptions[int]{})
+		require.NoError(t, err)
+		d, err := collections.NewDeque(rdb, name+"-d", collections.DequeOptions[int]{Options: local})
+		require.NoError(t, err)
+		remoteD, err := collections.NewDeque(be.client(t), d.Name(), collections.DequeOptions[int]{})
+		require.NoError(t, err)
+		if contents != nil {
+			require.NoError(t, remote.Replace(ctx, contents...))
+			require.NoError(t, remoteD.Replace(ctx, contents...))
+		}
+		// Load both copies, then read only from them.
+		_, err = l.Len(ctx)
+		require.NoError(t, err)
+		_, err = d.Len(ctx)
+		require.NoError(t, err)
+		before := cmds.n.Load()
+		same := func(what string, want, got any, werr, gerr error) {
+			t.Helper()
+			require.Equal(t, want, got, what)
+			require.Equal(t, werr == nil, gerr == nil, "%s: %v, Redis: %v", what, gerr, werr)
+			if werr != nil {
+				require.ErrorIs(t, gerr, collections.ErrNotFound, what)
+			}
+		}
+		for _, start := range bounds {
+			for _, stop := range bounds {
+				for _, step := range steps {
+					s := collections.Slice{Start: start, Stop: stop, Step: step}
+					want, werr := remote.Slice(ctx, s)
+					require.NoError(t, werr)
+					got, gerr := l.Slice(ctx, s)
+					require.NoError(t, gerr)
+					require.Equal(t, want, got, "Slice%s of %v", s, contents)
+				}
+			}
+		}
+		_, err = l.Slice(ctx, collections.Slice{Step: new(int64)})
+		require.ErrorIs(t, err, collections.ErrInvalidArgument)
+		for _, v := range []int{10, 11, 12, 99} {
+			wn, werr := remote.Count(ctx, v)
+			gn, gerr := l.Count(ctx, v)
+			same("Count", wn, gn, werr, gerr)
+			wn, werr = remoteD.Count(ctx, v)
+			gn, gerr = d.Count(ctx, v)
+			same("Deque.Count", wn, gn, werr, gerr)
+			wc, werr := remote.Contains(ctx, v)
+			gc, gerr := l.Contains(ctx, v)
+			same("Contains", wc, gc, werr, gerr)
+			wc, werr = remoteD.Contains(ctx, v)
+			gc, gerr = d.Contains(ctx, v)
+			same("Deque.Contains", wc, gc, werr, gerr)
+			wi, werr := remote.IndexOf(ctx, v)
+			gi, gerr := l.IndexOf(ctx, v)
+			same("IndexOf", wi, gi, werr, gerr)
+			wi, werr = remoteD.IndexOf(ctx, v)
+			gi, gerr = d.IndexOf(ctx, v)
+			same("Deque.IndexOf", wi, gi, werr, gerr)
+			for i := int64(-8); i <= 8; i++ {
+				for j := int64(-8); j <= 8; j++ {
+					wi, werr := remote.IndexOfBetween(ctx, v, i, j)
+					gi, gerr := l.IndexOfBetween(ctx, v, i, j)
+					same("IndexOfBetween", wi, gi, werr, gerr)
+					wi, werr = remoteD.IndexOfBetween(ctx, v, i, j)
+					gi, gerr = d.IndexOfBetween(ctx, v, i, j)
+					same("Deque.IndexOfBetween", wi, gi, werr, gerr)
+				}
+			}
+		}
+		for i := int64(-8); i <= 8; i++ {
+			want, werr := remoteD.Index(ctx, i)
+			got, gerr := d.Index(ctx, i)
+			require.Equal(t, want, got, "Deque.Index(%d)", i)
+			require.Equal(t, werr == nil, gerr == nil, "Deque.Index(%d): %v, Redis: %v", i, gerr, werr)
+		}
+		require.Equal(t, before, cmds.n.Load(), "a local read went to Redis")
+		require.Positive(t, l.Local().Kept)
+		require.Positive(t, d.Local().Kept)
+	}
 }

@@ -50,7 +50,8 @@ type tortureClients struct {
 // process and a foreign client write while two readers read. A reader
 // never misses an own write that returned before its read started (and
 // was not retired when the read ended), and never sees a foreign write
-// disappear once seen. It counts the checked reads served locally and
+// disappear once seen. Every own write is checked at least once before the
+// next one is written, while reads go on. It counts the checked reads served locally and
 // fails if there were none: then it exercised nothing. Every structure's
 // torture fails with the invalidation of its local copy disabled.
 func localTorture(t *testing.T, build func(tc tortureClients) tortureCase) {
@@ -65,6 +66,12 @@ func localTorture(t *testing.T, build func(tc tortureClients) tortureCase) {
 		var retiring atomic.Int64 // the last own write whose retirement started
 		retiring.Store(-1)
 		var seenForeign, checked, local atomic.Int64
+		// Each own write is checked by at least one read that started
+		// after it returned before the next is written: the readers
+		// signal progress, and a reader that stops releases the writer.
+		var checkedUpTo atomic.Int64
+		progress, stop := make(chan struct{}, 1), make(chan struct{})
+		var stopOnce sync.Once
 		require.NoError(t, c.own(ctx, 0))
 		var wg sync.WaitGroup
 		wg.Go(func() {
@@ -75,6 +82,13 @@ func localTorture(t *testing.T, build func(tc tortureClients) tortureCase) {
 					return
 				}
 				state.Store(k)
+				for checkedUpTo.Load() < k {
+					select {
+					case <-progress:
+					case <-stop:
+						return
+					}
+				}
 				if c.retire != nil {
 					retiring.Store(k - 1)
 					if err := c.retire(ctx, k); err != nil {
@@ -94,6 +108,7 @@ func localTorture(t *testing.T, build func(tc tortureClients) tortureCase) {
 		})
 		for range 2 {
 			wg.Go(func() {
+				defer stopOnce.Do(func() { close(stop) })
 				for {
 					k := state.Load()
 					if k > tortureSteps {
@@ -113,6 +128,13 @@ func localTorture(t *testing.T, build func(tc tortureClients) tortureCase) {
 						checked.Add(1)
 						if cmds.n.Load() == before {
 							local.Add(1)
+						}
+						if checkedUpTo.Load() < k {
+							checkedUpTo.Store(k)
+							select {
+							case progress <- struct{}{}:
+							default:
+							}
 						}
 					}
 					j := seenForeign.Load()
@@ -296,25 +318,31 @@ func TestLocalBloomTorture(t *testing.T) {
 	})
 }
 
-// TestLocalHyperLogLogTorture: after each add, the writer records the
-// count Redis gives (PFCOUNT from a client without a Store); a local Len
-// that starts after the add returned is at least that count (HyperLogLog
-// estimates never fall as elements are added).
+// TestLocalHyperLogLogTorture: each add also goes to a shadow HyperLogLog
+// of its writer's elements alone, on a client without a Store, and the
+// writer records the shadow's count; a local Len that starts after the add
+// returned is at least that count: the union's registers are at least the
+// shadow's, and an estimate never falls as registers grow. (A count of the
+// shared HyperLogLog would include the other writer's adds, which the local
+// copy may rightly not show yet.)
 func TestLocalHyperLogLogTorture(t *testing.T) {
 	localTorture(t, func(tc tortureClients) tortureCase {
-		hll := func(rdb redis.UniversalClient, o collections.Options) *collections.HyperLogLog[string] {
-			return dsMust[*collections.HyperLogLog[string]](t)(collections.NewHyperLogLog(rdb, tc.name,
+		hll := func(rdb redis.UniversalClient, name string, o collections.Options) *collections.HyperLogLog[string] {
+			return dsMust[*collections.HyperLogLog[string]](t)(collections.NewHyperLogLog(rdb, name,
 				collections.HyperLogLogOptions[string]{Options: o}))
 		}
-		reader, writer, foreign, counter := hll(tc.reader, tc.opts), hll(tc.writer, tc.opts), hll(tc.foreign, collections.Options{}),
-			hll(tc.foreign, collections.Options{})
+		reader, writer, foreign := hll(tc.reader, tc.name, tc.opts), hll(tc.writer, tc.name, tc.opts), hll(tc.foreign, tc.name, collections.Options{})
+		ownShadow, foreignShadow := hll(tc.foreign, tc.name+"-own", collections.Options{}), hll(tc.foreign, tc.name+"-foreign", collections.Options{})
 		var ownCount, foreignCount [tortureSteps + 1]atomic.Int64
-		write := func(h *collections.HyperLogLog[string], counts []atomic.Int64, prefix string) func(ctx context.Context, k int64) error {
+		write := func(h, shadow *collections.HyperLogLog[string], counts []atomic.Int64, prefix string) func(ctx context.Context, k int64) error {
 			return func(ctx context.Context, k int64) error {
 				if _, err := h.Add(ctx, itoa(prefix, k)); err != nil {
 					return err
 				}
-				n, err := counter.Len(ctx)
+				if _, err := shadow.Add(ctx, itoa(prefix, k)); err != nil {
+					return err
+				}
+				n, err := shadow.Len(ctx)
 				counts[k].Store(n + 1) // 0: not written yet
 				return err
 			}
@@ -330,8 +358,8 @@ func TestLocalHyperLogLogTorture(t *testing.T) {
 			}
 		}
 		return tortureCase{
-			own:        write(writer, ownCount[:], "own-"),
-			foreign:    write(foreign, foreignCount[:], "foreign-"),
+			own:        write(writer, ownShadow, ownCount[:], "own-"),
+			foreign:    write(foreign, foreignShadow, foreignCount[:], "foreign-"),
 			hasOwn:     seen(ownCount[:]),
 			hasForeign: seen(foreignCount[:]),
 		}
