@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -13,7 +14,7 @@ import (
 	"github.com/tiercache/tiercache/internal/redistest"
 )
 
-// createEach runs Create of every type on fresh names "<prefix>-<i>" for
+// createEach runs Create of every type (MultiMapTTL's on two map keys) on fresh names "<prefix>-<i>" for
 // i < n through rdb, requiring each to return nil: a Create whose reply is
 // lost and that is sent again must find its own record, not ErrExists for
 // its own write. It then checks, through direct, that each was applied.
@@ -37,6 +38,9 @@ func createEach(t *testing.T, rdb, direct redis.UniversalClient, prefix string, 
 		bf, err := collections.NewBloomFilter(rdb, name, 100, 0.01, collections.BloomOptions[int]{})
 		require.NoError(t, err)
 		require.NoError(t, bf.Create(ctx, []int{i}), "bloom filter %d", i)
+		mm, err := collections.NewMultiMapTTL(rdb, name, collections.MultiMapTTLOptions[int]{})
+		require.NoError(t, err)
+		require.NoError(t, mm.Create(ctx, time.Hour, map[string][]int{"a": {i}, "b": {i + 1}}), "multimap %d", i)
 	}
 	for i := range n {
 		name := prefix + "-" + strconv.Itoa(i)
@@ -49,6 +53,9 @@ func createEach(t *testing.T, rdb, direct redis.UniversalClient, prefix string, 
 		bf, err := collections.NewBloomFilter(direct, name, 100, 0.01, collections.BloomOptions[int]{})
 		require.NoError(t, err)
 		require.True(t, dsMust[bool](t)(bf.Contains(ctx, i)))
+		mm, err := collections.NewMultiMapTTL(direct, name, collections.MultiMapTTLOptions[int]{})
+		require.NoError(t, err)
+		require.Equal(t, map[string][]int{"a": {i}, "b": {i + 1}}, dsMust[map[string][]int](t)(mm.GetMany(ctx, "a", "b")))
 	}
 }
 
