@@ -337,3 +337,27 @@ func TestLocalHyperLogLogTorture(t *testing.T) {
 		}
 	})
 }
+
+// TestLocalMultiMapTTLTorture: own writes to one map key, foreign writes
+// to another; Get reads the own key, GetMany both.
+func TestLocalMultiMapTTLTorture(t *testing.T) {
+	localTorture(t, func(tc tortureClients) tortureCase {
+		mm := func(rdb redis.UniversalClient, o collections.Options) *collections.MultiMapTTL[string] {
+			return dsMust[*collections.MultiMapTTL[string]](t)(collections.NewMultiMapTTL(rdb, tc.name,
+				collections.MultiMapTTLOptions[string]{Options: o}))
+		}
+		reader, writer, foreign := mm(tc.reader, tc.opts), mm(tc.writer, tc.opts), mm(tc.foreign, collections.Options{})
+		return tortureCase{
+			own:     func(ctx context.Context, k int64) error { return writer.Add(ctx, "own", time.Hour, itoa("own-", k)) },
+			foreign: func(ctx context.Context, j int64) error { return foreign.Add(ctx, "foreign", time.Hour, itoa("foreign-", j)) },
+			hasOwn: func(ctx context.Context, k int64) (bool, error) {
+				vs, err := reader.Get(ctx, "own")
+				return slices.Contains(vs, itoa("own-", k)), err
+			},
+			hasForeign: func(ctx context.Context, j int64) (bool, error) {
+				got, err := reader.GetMany(ctx, "own", "foreign")
+				return slices.Contains(got["foreign"], itoa("foreign-", j)), err
+			},
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package collections
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"fmt"
@@ -31,7 +32,19 @@ type MultiMapTTLOptions[V any] struct {
 
 	// Codec encodes the values. Default codec.JSON[V]().
 	Codec codec.Codec[V]
+
+	// LocalKeys bounds how many map keys this value keeps local copies
+	// of with Options.Local: the copies of the map keys read most
+	// recently are kept (an LRU of map keys), and each is charged to the
+	// Store's byte budget too, so the budget may keep fewer. A GetMany
+	// of more keys than LocalKeys that are not local reads them from
+	// Redis and keeps none. Default 1024.
+	LocalKeys int
 }
+
+// DefaultLocalKeys is the [MultiMapTTLOptions.LocalKeys] used when it is
+// zero.
+const DefaultLocalKeys = 1024
 
 // MultiMapTTL maps string keys to sets of values that expire one by one
 // (python-multimapwithttl, in milliseconds). Each key is a Redis sorted set,
@@ -49,8 +62,9 @@ type MultiMapTTLOptions[V any] struct {
 // A value added again gets the new expiry (it may get shorter). A
 // MultiMapTTL is safe for concurrent use.
 type MultiMapTTL[V any] struct {
-	b base
-	c codec.Codec[V]
+	b     base
+	c     codec.Codec[V]
+	local *mmLocal[V] // Options.Local's copies of map keys, or nil
 }
 
 // Expiring is a value and the time it expires.
@@ -70,7 +84,16 @@ func NewMultiMapTTL[V any](rdb redis.UniversalClient, name string, opts MultiMap
 	if opts.Codec == nil {
 		opts.Codec = codec.JSON[V]()
 	}
-	return &MultiMapTTL[V]{b: b, c: opts.Codec}, nil
+	if opts.LocalKeys < 0 {
+		return nil, fmt.Errorf("%w: multimap %q: negative LocalKeys %d", ErrInvalidArgument, name, opts.LocalKeys)
+	}
+	m := &MultiMapTTL[V]{b: b, c: opts.Codec}
+	if b.opts.Local != nil {
+		if m.local, err = newMMLocal[V](b.opts, cmp.Or(opts.LocalKeys, DefaultLocalKeys)); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 // Name returns the map's name.
@@ -140,9 +163,11 @@ func (m *MultiMapTTL[V]) add(ctx context.Context, ks []string, args []any) error
 	}
 	// ZADD of expiries: a resend sets the same ones (or, for durations,
 	// ones a round trip later).
-	return m.b.rtOn(ctx, "add", m.failKey(ks), true, func(ctx context.Context) error {
+	err := m.b.rtOn(ctx, "add", m.failKey(ks), true, func(ctx context.Context) error {
 		return multimapAdd.Run(ctx, m.b.rdb, ks, args...).Err()
 	})
+	m.wrote(ks)
+	return err
 }
 
 // failKey is the key the errors of a call on the keys ks name.
@@ -203,8 +228,9 @@ func (m *MultiMapTTL[V]) GetMany(ctx context.Context, keys ...string) (map[strin
 	return out, nil
 }
 
-// read runs the read script on keys and passes every live value, with the
-// index of its key and its expiry, to each.
+// read passes every live value of keys, with the index of its key and its
+// expiry, to each: from the local copies with Options.Local, else from
+// one run of the read script.
 func (m *MultiMapTTL[V]) read(ctx context.Context, keys []string, each func(i int, v V, expiry int64)) error {
 	if len(keys) == 0 {
 		return nil
@@ -216,34 +242,58 @@ func (m *MultiMapTTL[V]) read(ctx context.Context, keys []string, each func(i in
 		}
 		ks[i] = m.Key(k)
 	}
+	if m.local != nil {
+		return m.local.read(ctx, m, ks, each)
+	}
+	got, err := m.readCopies(ctx, ks)
+	if err != nil {
+		return err
+	}
+	for i, c := range got {
+		for j, v := range c.vs {
+			each(i, v, c.exp[j])
+		}
+	}
+	return nil
+}
+
+// readCopies runs the read script on the sorted sets ks and returns, for
+// each, its live values, decoded, and the server's time of the read.
+func (m *MultiMapTTL[V]) readCopies(ctx context.Context, ks []string) ([]*mmCopy[V], error) {
 	var res []any
+	sent := time.Now()
 	err := m.b.rtOn(ctx, "get", m.failKey(ks), false, func(ctx context.Context) (err error) {
 		res, err = multimapGet.Run(ctx, m.b.rdb, ks).Slice()
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(res) != len(ks) {
-		return m.fail("get", ks, fmt.Errorf("unexpected reply %v", res))
+	srv, ok := res[len(res)-1].(int64)
+	if len(res) != len(ks)+1 || !ok {
+		return nil, m.fail("get", ks, fmt.Errorf("unexpected reply %v", res))
 	}
-	for i, r := range res {
+	out := make([]*mmCopy[V], len(ks))
+	for i, r := range res[:len(ks)] {
 		pairs, _ := r.([]any)
+		c := &mmCopy[V]{vs: make([]V, 0, len(pairs)/2), exp: make([]int64, 0, len(pairs)/2), srv: srv, sent: sent}
 		for j := 0; j+1 < len(pairs); j += 2 {
 			raw, _ := pairs[j].(string)
 			score, _ := pairs[j+1].(string)
 			expiry, err := strconv.ParseFloat(score, 64)
 			if err != nil || math.IsNaN(expiry) {
-				return m.fail("get", ks[i:i+1], fmt.Errorf("bad expiry %q", score))
+				return nil, m.fail("get", ks[i:i+1], fmt.Errorf("bad expiry %q", score))
 			}
 			v, err := decode(m.c, ks[i], raw)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			each(i, v, int64(expiry))
+			c.vs, c.exp = append(c.vs, v), append(c.exp, int64(expiry))
+			c.size += len(raw) + len(score) + 2*memberOverhead
 		}
+		out[i] = c
 	}
-	return nil
+	return out, nil
 }
 
 // Delete deletes keys with all their values and returns how many existed.
@@ -261,9 +311,7 @@ func (m *MultiMapTTL[V]) Delete(ctx context.Context, keys ...string) (int64, err
 		}
 		ks[i], kinds[i] = m.Key(k), "zset"
 	}
-	return m.b.clearKeys(ctx, ks, kinds...)
+	n, err := m.b.clearKeys(ctx, ks, kinds...)
+	m.wrote(ks)
+	return n, err
 }
-
-// wrote drops this process's local copies of the sorted sets ks after a
-// write to them (done, failed or uncertain).
-func (m *MultiMapTTL[V]) wrote(ks []string) {}
