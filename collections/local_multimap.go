@@ -152,6 +152,18 @@ func (m *MultiMapTTL[V]) Local() cache.WholeStats {
 	return m.local.stats()
 }
 
+// held returns the valid local copy of key, if there is one; ok is false
+// for a nil l (no Options.Local) and an empty key.
+func (l *mmLocal[V]) held(m *MultiMapTTL[V], key string) (*mmCopy[V], bool) {
+	if l == nil || key == "" {
+		return nil, false
+	}
+	if w := l.whole(m.Key(key), true); w != nil {
+		return w.Get()
+	}
+	return nil, false
+}
+
 // read passes the live values of the sorted sets ks to each, from the
 // local copies; the map keys without one are read in one round trip, and
 // their copies kept where they fit.

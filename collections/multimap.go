@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -189,6 +190,9 @@ func (m *MultiMapTTL[V]) fail(op string, ks []string, err error) error {
 // Get returns key's live values, soonest to expire first (none: an empty
 // slice).
 func (m *MultiMapTTL[V]) Get(ctx context.Context, key string) ([]V, error) {
+	if c, ok := m.local.held(m, key); ok {
+		return slices.Clone(c.vs[c.live(m.local.now()):]), nil
+	}
 	got, err := m.GetMany(ctx, key)
 	if err != nil {
 		return nil, err
