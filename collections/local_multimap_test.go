@@ -99,6 +99,20 @@ func TestLocalMultiMapTTL(t *testing.T) {
 		}
 		require.Positive(t, local.Local().Kept)
 		require.Zero(t, remote.Local(), "no Options.Local: no counters")
+
+		// Errors are Redis' own: another type, an undecodable value.
+		dsOccupy(t, be.rdb, local.Key("taken"))
+		_, err := local.Get(ctx, "taken")
+		require.ErrorIs(t, err, collections.ErrWrongType)
+		_, err = local.GetMany(ctx, "a", "taken")
+		require.ErrorIs(t, err, collections.ErrWrongType)
+		js := dsMust[*collections.MultiMapTTL[string]](t)(collections.NewMultiMapTTL(be.rdb, name,
+			collections.MultiMapTTLOptions[string]{Options: collections.Options{Local: store}})) // JSON
+		require.NoError(t, be.rdb.ZAdd(ctx, js.Key("bad"), redisZ(float64(time.Now().Add(time.Hour).UnixMilli()), "{")).Err())
+		for range 2 {
+			_, err = js.GetWithExpiry(ctx, "bad")
+			require.ErrorIs(t, err, collections.ErrDecode)
+		}
 	})
 }
 

@@ -60,8 +60,20 @@ const DefaultLocalKeys = 1024
 //   - every key of one MultiMapTTL shares the hash tag {name}, so GetMany
 //     and AddMany are one round trip on a Cluster too.
 //
-// A value added again gets the new expiry (it may get shorter). A
-// MultiMapTTL is safe for concurrent use.
+// A value added again gets the new expiry (it may get shorter).
+//
+// With Options.Local, Get, GetWithExpiry and GetMany are served from a
+// local copy of each map key's sorted set (a cache.Whole per map key, for
+// at most [MultiMapTTLOptions.LocalKeys] map keys, each charged to the
+// Store's byte budget), coherent as every collection's copy is: an own
+// write is seen at once, another client's once its invalidation arrives.
+// Expiry is judged locally against an estimate of the server's clock (the
+// read that fills a copy returns the server's time; the local monotonic
+// clock adds the time since): the estimate is never behind the server's
+// clock, so a local read never returns a value Redis holds expired, and
+// may drop one up to a round trip early. A map key's local values are
+// shared by the callers that read them (V is not copied). A MultiMapTTL is
+// safe for concurrent use.
 type MultiMapTTL[V any] struct {
 	b     base
 	c     codec.Codec[V]
@@ -188,7 +200,8 @@ func (m *MultiMapTTL[V]) fail(op string, ks []string, err error) error {
 }
 
 // Get returns key's live values, soonest to expire first (none: an empty
-// slice).
+// slice). With Options.Local it answers from key's local copy, read in
+// full (with the map key's expired values left out) the first time.
 func (m *MultiMapTTL[V]) Get(ctx context.Context, key string) ([]V, error) {
 	if c, ok := m.local.held(m, key); ok {
 		return slices.Clone(c.vs[c.live(m.local.now()):]), nil
@@ -204,7 +217,7 @@ func (m *MultiMapTTL[V]) Get(ctx context.Context, key string) ([]V, error) {
 }
 
 // GetWithExpiry returns key's live values with their expiry times, soonest
-// first.
+// first; from key's local copy with Options.Local.
 func (m *MultiMapTTL[V]) GetWithExpiry(ctx context.Context, key string) ([]Expiring[V], error) {
 	var out []Expiring[V]
 	err := m.read(ctx, []string{key}, func(_ int, v V, expiry int64) {
@@ -220,7 +233,9 @@ func (m *MultiMapTTL[V]) GetWithExpiry(ctx context.Context, key string) ([]Expir
 }
 
 // GetMany returns the live values of several keys in one round trip; keys
-// without live values are absent from the map.
+// without live values are absent from the map. With Options.Local the keys
+// with a local copy are answered from it and the others are read in one
+// round trip (and kept, unless there are more than LocalKeys of them).
 func (m *MultiMapTTL[V]) GetMany(ctx context.Context, keys ...string) (map[string][]V, error) {
 	out := make(map[string][]V, len(keys))
 	err := m.read(ctx, keys, func(i int, v V, _ int64) {
@@ -273,9 +288,12 @@ func (m *MultiMapTTL[V]) readCopies(ctx context.Context, ks []string) ([]*mmCopy
 	if err != nil {
 		return nil, err
 	}
-	srv, ok := res[len(res)-1].(int64)
-	if len(res) != len(ks)+1 || !ok {
+	if len(res) != len(ks)+1 {
 		return nil, m.fail("get", ks, fmt.Errorf("unexpected reply %v", res))
+	}
+	srv, ok := res[len(ks)].(int64)
+	if !ok {
+		return nil, m.fail("get", ks, fmt.Errorf("unexpected server time %v", res[len(ks)]))
 	}
 	out := make([]*mmCopy[V], len(ks))
 	for i, r := range res[:len(ks)] {
