@@ -101,3 +101,28 @@ func TestLostRepliesReplace(t *testing.T) {
 		require.Positive(t, lb.dropped())
 	})
 }
+
+// TestLostRepliesMultiMapCreate: only MultiMapTTL Creates through the
+// lossy proxies, so the lost replies are theirs: each returns nil (a
+// resend finds its record, not ErrExists for its own write), its values
+// written once; a second Create of the same map keys is ErrExists.
+func TestLostRepliesMultiMapCreate(t *testing.T) {
+	lossyOnBoth(t, func(t *testing.T, lb lossyBackend) {
+		ctx := t.Context()
+		const n = 100
+		m, err := collections.NewMultiMapTTL(lb.rdb, dsName(t), collections.MultiMapTTLOptions[int]{})
+		require.NoError(t, err)
+		direct, err := collections.NewMultiMapTTL(lb.direct, dsName(t), collections.MultiMapTTLOptions[int]{})
+		require.NoError(t, err)
+		before := lb.dropped()
+		for i := range n {
+			a, b := "a"+strconv.Itoa(i), "b"+strconv.Itoa(i)
+			require.NoError(t, m.Create(ctx, time.Hour, map[string][]int{a: {i}, b: {i + 1}}), "create %d", i)
+			require.Equal(t, map[string][]int{a: {i}, b: {i + 1}}, dsMust[map[string][]int](t)(direct.GetMany(ctx, a, b)))
+		}
+		t.Logf("%d replies lost", lb.dropped()-before)
+		require.Greater(t, lb.dropped()-before, int64(n/dropEvery/2), "too few replies lost: the test tested nothing")
+		lb.heal()
+		require.ErrorIs(t, m.Create(ctx, time.Hour, map[string][]int{"a0": {7}}), collections.ErrExists)
+	})
+}
