@@ -11,16 +11,8 @@ import (
 	"github.com/tiercache/tiercache/collections"
 )
 
-// TestMultiMapFill: Create and Replace of a MultiMapTTL, on a single
-// server and on a cluster.
-func TestMultiMapFill(t *testing.T) {
-	dsOnBoth(t, func(t *testing.T, be dsBackend) {
-		t.Run("semantics", func(t *testing.T) { testMultiMapFillSemantics(t, be.rdb) })
-		t.Run("expiry", func(t *testing.T) { testMultiMapFillExpiry(t, be.rdb) })
-		t.Run("wrong type keeps the data", func(t *testing.T) { testMultiMapFillWrongType(t, be.rdb) })
-		t.Run("reliable queue", func(t *testing.T) { testFillReliableQueue(t, be.rdb) })
-	})
-}
+// Create and Replace of a MultiMapTTL (subtests of TestMultiMapTTL) and of
+// a ReliableQueue (of TestFill).
 
 func testMultiMapFillSemantics(t *testing.T, rdb redis.UniversalClient) {
 	ctx := t.Context()
