@@ -158,6 +158,23 @@ func (q *Queue[T]) Replace(ctx context.Context, items ...T) error {
 	return fillList(ctx, &q.b, q.c, false, "lpush", items)
 }
 
+// Create puts items in the reliable queue, in order (Get delivers items[0]
+// first), atomically, if its list of waiting items does not exist, and
+// returns an error matching ErrExists, writing nothing, if it does; see
+// [Queue.Create]. Deliveries in flight and the dead-letter list are not
+// looked at: a queue whose items are all in flight is created again.
+func (r *ReliableQueue[T]) Create(ctx context.Context, items ...T) error {
+	return r.q.Create(ctx, items...)
+}
+
+// Replace makes items, in order, the reliable queue's whole list of
+// waiting items, atomically; see [Queue.Replace]. Deliveries in flight stay
+// in flight (an expired one still returns to the front of the queue) and
+// the dead-letter list is left as it is.
+func (r *ReliableQueue[T]) Replace(ctx context.Context, items ...T) error {
+	return r.q.Replace(ctx, items...)
+}
+
 // fillList creates or replaces a list with values pushed one after the
 // other with cmd (RPUSH or LPUSH).
 func fillList[T any](ctx context.Context, b *base, c codec.Codec[T], create bool, cmd string, values []T) error {

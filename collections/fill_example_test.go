@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tiercache/tiercache/codec"
 	"github.com/tiercache/tiercache/collections"
@@ -67,4 +68,48 @@ func ExampleHyperLogLog_Create() {
 	// Output:
 	// <nil>
 	// 2 true
+}
+
+// A MultiMapTTL's Create fills map keys only if none of them holds a live
+// value; Replace gives the map keys it names exactly the values given.
+func ExampleMultiMapTTL_Create() {
+	ctx := context.Background()
+	sessions, err := collections.NewMultiMapTTL(exampleClient(), "sessions-created", collections.MultiMapTTLOptions[string]{
+		Codec: codec.String(),
+	})
+	if err != nil {
+		panic(err)
+	}
+	_, _ = sessions.Delete(ctx, "alice", "bob")
+	fmt.Println(sessions.Create(ctx, time.Hour, map[string][]string{"alice": {"laptop", "phone"}}))
+	err = sessions.Create(ctx, time.Hour, map[string][]string{"alice": {"tablet"}, "bob": {"tv"}})
+	fmt.Println(errors.Is(err, collections.ErrExists))
+
+	_ = sessions.Replace(ctx, time.Hour, map[string][]string{"alice": {"tablet"}, "bob": {"tv"}})
+	all, _ := sessions.GetMany(ctx, "alice", "bob")
+	fmt.Println(all)
+	// Output:
+	// <nil>
+	// true
+	// map[alice:[tablet] bob:[tv]]
+}
+
+// Replace with its own expiries: a value whose time has passed is not
+// added, and a key left with no values is deleted.
+func ExampleMultiMapTTL_ReplaceWithExpiry() {
+	ctx := context.Background()
+	tokens, err := collections.NewMultiMapTTL(exampleClient(), "tokens-replaced", collections.MultiMapTTLOptions[string]{
+		Codec: codec.String(),
+	})
+	if err != nil {
+		panic(err)
+	}
+	now := time.Now()
+	_ = tokens.ReplaceWithExpiry(ctx, map[string][]collections.Expiring[string]{
+		"alice": {{Value: "t1", ExpiresAt: now.Add(time.Hour)}, {Value: "t0", ExpiresAt: now.Add(-time.Minute)}},
+		"bob":   {{Value: "t9", ExpiresAt: now.Add(-time.Minute)}},
+	})
+	all, _ := tokens.GetMany(ctx, "alice", "bob")
+	fmt.Println(all)
+	// Output: map[alice:[t1]]
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -13,7 +14,7 @@ import (
 	"github.com/tiercache/tiercache/internal/redistest"
 )
 
-// createEach runs Create of every type on fresh names "<prefix>-<i>" for
+// createEach runs Create of every type (MultiMapTTL's on two map keys) on fresh names "<prefix>-<i>" for
 // i < n through rdb, requiring each to return nil: a Create whose reply is
 // lost and that is sent again must find its own record, not ErrExists for
 // its own write. It then checks, through direct, that each was applied.
@@ -37,6 +38,9 @@ func createEach(t *testing.T, rdb, direct redis.UniversalClient, prefix string, 
 		bf, err := collections.NewBloomFilter(rdb, name, 100, 0.01, collections.BloomOptions[int]{})
 		require.NoError(t, err)
 		require.NoError(t, bf.Create(ctx, []int{i}), "bloom filter %d", i)
+		mm, err := collections.NewMultiMapTTL(rdb, name, collections.MultiMapTTLOptions[int]{})
+		require.NoError(t, err)
+		require.NoError(t, mm.Create(ctx, time.Hour, map[string][]int{"a": {i}, "b": {i + 1}}), "multimap %d", i)
 	}
 	for i := range n {
 		name := prefix + "-" + strconv.Itoa(i)
@@ -49,6 +53,9 @@ func createEach(t *testing.T, rdb, direct redis.UniversalClient, prefix string, 
 		bf, err := collections.NewBloomFilter(direct, name, 100, 0.01, collections.BloomOptions[int]{})
 		require.NoError(t, err)
 		require.True(t, dsMust[bool](t)(bf.Contains(ctx, i)))
+		mm, err := collections.NewMultiMapTTL(direct, name, collections.MultiMapTTLOptions[int]{})
+		require.NoError(t, err)
+		require.Equal(t, map[string][]int{"a": {i}, "b": {i + 1}}, dsMust[map[string][]int](t)(mm.GetMany(ctx, "a", "b")))
 	}
 }
 
@@ -60,6 +67,7 @@ func TestLostRepliesCreate(t *testing.T) {
 		createEach(t, lb.rdb, lb.direct, dsName(t), 60)
 		t.Logf("%d replies lost", lb.dropped())
 		require.Positive(t, lb.dropped(), "no reply was lost: the test tested nothing")
+		t.Run("multimap only", func(t *testing.T) { testLostRepliesMultiMapCreate(t, lb) })
 	})
 }
 
@@ -93,4 +101,30 @@ func TestLostRepliesReplace(t *testing.T) {
 		}
 		require.Positive(t, lb.dropped())
 	})
+}
+
+// testLostRepliesMultiMapCreate (under TestLostRepliesCreate): only
+// MultiMapTTL Creates through the lossy proxies, so the lost replies are
+// theirs: each returns nil (a
+// resend finds its record, not ErrExists for its own write), its values
+// written once; a second Create of the same map keys is ErrExists.
+func testLostRepliesMultiMapCreate(t *testing.T, lb lossyBackend) {
+	{
+		ctx := t.Context()
+		const n = 100
+		m, err := collections.NewMultiMapTTL(lb.rdb, dsName(t), collections.MultiMapTTLOptions[int]{})
+		require.NoError(t, err)
+		direct, err := collections.NewMultiMapTTL(lb.direct, dsName(t), collections.MultiMapTTLOptions[int]{})
+		require.NoError(t, err)
+		before := lb.dropped()
+		for i := range n {
+			a, b := "a"+strconv.Itoa(i), "b"+strconv.Itoa(i)
+			require.NoError(t, m.Create(ctx, time.Hour, map[string][]int{a: {i}, b: {i + 1}}), "create %d", i)
+			require.Equal(t, map[string][]int{a: {i}, b: {i + 1}}, dsMust[map[string][]int](t)(direct.GetMany(ctx, a, b)))
+		}
+		t.Logf("%d replies lost", lb.dropped()-before)
+		require.Greater(t, lb.dropped()-before, int64(n/dropEvery/2), "too few replies lost: the test tested nothing")
+		lb.heal()
+		require.ErrorIs(t, m.Create(ctx, time.Hour, map[string][]int{"a0": {7}}), collections.ErrExists)
+	}
 }

@@ -175,6 +175,7 @@ func TestFill(t *testing.T) {
 		})
 		t.Run("deque maxlen", func(t *testing.T) { testFillDequeMaxLen(t, be.rdb) })
 		t.Run("queue order", func(t *testing.T) { testFillQueueOrder(t, be.rdb) })
+		t.Run("reliable queue", func(t *testing.T) { testFillReliableQueue(t, be.rdb) })
 		t.Run("defaultdict", func(t *testing.T) { testFillDefaultDict(t, be.rdb) })
 		t.Run("sortedset NaN", func(t *testing.T) {
 			z, err := collections.NewSortedSet(be.rdb, dsName(t), collections.SortedSetOptions[int]{})

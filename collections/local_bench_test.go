@@ -67,7 +67,8 @@ func check(ok bool, err error) error {
 // on a Go value under an RWMutex, side by side: Set.Contains in a
 // 1000-member set, Dict.Get of a 1000-key dict, Counter.Get, SortedSet.Score in a 1000-member set, List.Range and
 // Deque.Range of 100 elements, Deque.Peek, BloomFilter.Contains (1000
-// elements at 1%) and HyperLogLog.Len.
+// elements at 1%), MultiMapTTL.Get of a map key with 10 values (100 map
+// keys) and HyperLogLog.Len.
 func BenchmarkLocalReads(b *testing.B) {
 	ctx := context.Background()
 	srv, store := localBenchStore(b)
@@ -89,15 +90,26 @@ func BenchmarkLocalReads(b *testing.B) {
 		must(open(local))
 	}
 	// kept are the local copies' counters: each copy is read once, or
-	// some "local" reads were not.
+	// some "local" reads were not (keptMany: for n copies).
 	var kept []func() cache.WholeStats
+	var keptN []uint64
 	defer func() {
 		for i, st := range kept {
-			if st().Kept != 1 {
-				b.Errorf("local copy %d kept %d times, want once: not all reads were local", i, st().Kept)
+			want := uint64(1)
+			if i < len(keptN) && keptN[i] != 0 {
+				want = keptN[i]
+			}
+			if st().Kept != want {
+				b.Errorf("local copy %d kept %d times, want %d: not all reads were local", i, st().Kept, want)
 			}
 		}
 	}()
+	keptMany := func(st func() cache.WholeStats, n uint64) {
+		for len(keptN) < len(kept) {
+			keptN = append(keptN, 0)
+		}
+		kept, keptN = append(kept, st), append(keptN, n)
+	}
 
 	items := make(map[string]string, len(keys))
 	counts := make(map[string]int64, len(keys))
@@ -266,6 +278,31 @@ func BenchmarkLocalReads(b *testing.B) {
 		ok := limitBloom.contains(keys[i%1000])
 		mu.RUnlock()
 		return check(ok, nil)
+	})
+
+	// MultiMapTTL.Get of one of 100 map keys, 10 values each.
+	var mms []*collections.MultiMapTTL[string]
+	mmItems := make(map[string][]string, 100)
+	for i, k := range keys[:100] {
+		mmItems[k] = slices.Clone(keys[10*i : 10*i+10])
+	}
+	both(func(o collections.Options) error {
+		m, err := collections.NewMultiMapTTL(rdb, "bench-mm", collections.MultiMapTTLOptions[string]{Options: o})
+		mms = append(mms, m)
+		if err == nil && o.Local == nil {
+			err = m.AddMany(ctx, time.Hour, mmItems)
+		}
+		return err
+	})
+	mmGet := func(m *collections.MultiMapTTL[string]) func(int) error {
+		return func(i int) error { vs, err := m.Get(ctx, keys[i%100]); return check(len(vs) == 10, err) }
+	}
+	keptMany(mms[1].Local, 100)
+	sideBySide(b, "multimap-get10", mmGet(mms[1]), mmGet(mms[0]), func(i int) error {
+		mu.RLock()
+		vs := slices.Clone(mmItems[keys[i%100]])
+		mu.RUnlock()
+		return check(len(vs) == 10, nil)
 	})
 
 	var hlls []*collections.HyperLogLog[string]

@@ -314,6 +314,32 @@ var localReaders = []localReader{
 		want: "10 2",
 	},
 	{
+		name: "MultiMapTTL",
+		fill: func(ctx context.Context, rdb redis.UniversalClient, name string, n int) error {
+			m, err := collections.NewMultiMapTTL(rdb, name, collections.MultiMapTTLOptions[string]{Codec: codec.String()})
+			if err == nil {
+				err = m.AddMany(ctx, time.Hour, map[string][]string{"k": members(n)})
+			}
+			return err
+		},
+		open: func(rdb redis.UniversalClient, name string, n int, o collections.Options) (func(context.Context) (string, error), func() cache.WholeStats) {
+			m, _ := collections.NewMultiMapTTL(rdb, name, collections.MultiMapTTLOptions[string]{Options: o, Codec: codec.String()})
+			return func(ctx context.Context) (string, error) {
+				vs, err := m.Get(ctx, "k")
+				exp, err2 := m.GetWithExpiry(ctx, "k")
+				last := ""
+				if len(exp) > 0 {
+					last = exp[len(exp)-1].Value
+				}
+				return strconv.Itoa(len(vs)) + " " + last, errorsJoin(err, err2)
+			}, m.Local
+		},
+		// A value expiring in 2100, after the others.
+		cli:  func(key string) []string { return []string{"ZADD", key, "4102444800000", "cli"} },
+		key:  func(name string) string { return "tc:{" + name + "}:mm:k" },
+		want: "4 cli",
+	},
+	{
 		name: "BloomFilter",
 		fill: func(ctx context.Context, rdb redis.UniversalClient, name string, n int) error {
 			b, err := collections.NewBloomFilter(rdb, name, max(n, 1)*100, 0.01, collections.BloomOptions[string]{Codec: codec.String()})

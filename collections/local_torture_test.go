@@ -365,3 +365,31 @@ func TestLocalHyperLogLogTorture(t *testing.T) {
 		}
 	})
 }
+
+// TestLocalMultiMapTTLTorture: own and foreign writes add values to one
+// map key (one local copy, as for the other structures); Get reads the own
+// values, GetMany the foreign ones. Map keys apart are in
+// TestLocalMultiMapTTL.
+func TestLocalMultiMapTTLTorture(t *testing.T) {
+	localTorture(t, func(tc tortureClients) tortureCase {
+		mm := func(rdb redis.UniversalClient, o collections.Options) *collections.MultiMapTTL[string] {
+			return dsMust[*collections.MultiMapTTL[string]](t)(collections.NewMultiMapTTL(rdb, tc.name,
+				collections.MultiMapTTLOptions[string]{Options: o}))
+		}
+		reader, writer, foreign := mm(tc.reader, tc.opts), mm(tc.writer, tc.opts), mm(tc.foreign, collections.Options{})
+		return tortureCase{
+			own: func(ctx context.Context, k int64) error { return writer.Add(ctx, "k", time.Hour, itoa("own-", k)) },
+			foreign: func(ctx context.Context, j int64) error {
+				return foreign.Add(ctx, "k", time.Hour, itoa("foreign-", j))
+			},
+			hasOwn: func(ctx context.Context, k int64) (bool, error) {
+				vs, err := reader.Get(ctx, "k")
+				return slices.Contains(vs, itoa("own-", k)), err
+			},
+			hasForeign: func(ctx context.Context, j int64) (bool, error) {
+				got, err := reader.GetMany(ctx, "k")
+				return slices.Contains(got["k"], itoa("foreign-", j)), err
+			},
+		}
+	})
+}

@@ -1,10 +1,12 @@
 package collections
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -31,7 +33,19 @@ type MultiMapTTLOptions[V any] struct {
 
 	// Codec encodes the values. Default codec.JSON[V]().
 	Codec codec.Codec[V]
+
+	// LocalKeys bounds how many map keys this value keeps local copies
+	// of with Options.Local: the copies of the map keys read most
+	// recently are kept (an LRU of map keys), and each is charged to the
+	// Store's byte budget too, so the budget may keep fewer. A GetMany
+	// of more keys than LocalKeys that are not local reads them from
+	// Redis and keeps none. Default 1024.
+	LocalKeys int
 }
+
+// DefaultLocalKeys is the [MultiMapTTLOptions.LocalKeys] used when it is
+// zero.
+const DefaultLocalKeys = 1024
 
 // MultiMapTTL maps string keys to sets of values that expire one by one
 // (python-multimapwithttl, in milliseconds). Each key is a Redis sorted set,
@@ -46,11 +60,24 @@ type MultiMapTTLOptions[V any] struct {
 //   - every key of one MultiMapTTL shares the hash tag {name}, so GetMany
 //     and AddMany are one round trip on a Cluster too.
 //
-// A value added again gets the new expiry (it may get shorter). A
-// MultiMapTTL is safe for concurrent use.
+// A value added again gets the new expiry (it may get shorter).
+//
+// With Options.Local, Get, GetWithExpiry and GetMany are served from a
+// local copy of each map key's sorted set (a cache.Whole per map key, for
+// at most [MultiMapTTLOptions.LocalKeys] map keys, each charged to the
+// Store's byte budget), coherent as every collection's copy is: an own
+// write is seen at once, another client's once its invalidation arrives.
+// Expiry is judged locally against an estimate of the server's clock (the
+// read that fills a copy returns the server's time; the local monotonic
+// clock adds the time since): the estimate is never behind the server's
+// clock, so a local read never returns a value Redis holds expired, and
+// may drop one up to a round trip early. A map key's local values are
+// shared by the callers that read them (V is not copied). A MultiMapTTL is
+// safe for concurrent use.
 type MultiMapTTL[V any] struct {
-	b base
-	c codec.Codec[V]
+	b     base
+	c     codec.Codec[V]
+	local *mmLocal[V] // Options.Local's copies of map keys, or nil
 }
 
 // Expiring is a value and the time it expires.
@@ -70,7 +97,16 @@ func NewMultiMapTTL[V any](rdb redis.UniversalClient, name string, opts MultiMap
 	if opts.Codec == nil {
 		opts.Codec = codec.JSON[V]()
 	}
-	return &MultiMapTTL[V]{b: b, c: opts.Codec}, nil
+	if opts.LocalKeys < 0 {
+		return nil, fmt.Errorf("%w: multimap %q: negative LocalKeys %d", ErrInvalidArgument, name, opts.LocalKeys)
+	}
+	m := &MultiMapTTL[V]{b: b, c: opts.Codec}
+	if b.opts.Local != nil {
+		if m.local, err = newMMLocal[V](b.opts, cmp.Or(opts.LocalKeys, DefaultLocalKeys)); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 // Name returns the map's name.
@@ -140,9 +176,11 @@ func (m *MultiMapTTL[V]) add(ctx context.Context, ks []string, args []any) error
 	}
 	// ZADD of expiries: a resend sets the same ones (or, for durations,
 	// ones a round trip later).
-	return m.b.rtOn(ctx, "add", m.failKey(ks), true, func(ctx context.Context) error {
+	err := m.b.rtOn(ctx, "add", m.failKey(ks), true, func(ctx context.Context) error {
 		return multimapAdd.Run(ctx, m.b.rdb, ks, args...).Err()
 	})
+	m.wrote(ks)
+	return err
 }
 
 // failKey is the key the errors of a call on the keys ks name.
@@ -162,8 +200,12 @@ func (m *MultiMapTTL[V]) fail(op string, ks []string, err error) error {
 }
 
 // Get returns key's live values, soonest to expire first (none: an empty
-// slice).
+// slice). With Options.Local it answers from key's local copy, read in
+// full (with the map key's expired values left out) the first time.
 func (m *MultiMapTTL[V]) Get(ctx context.Context, key string) ([]V, error) {
+	if c, ok := m.local.held(m, key); ok {
+		return slices.Clone(c.vs[c.live(m.local.now()):]), nil
+	}
 	got, err := m.GetMany(ctx, key)
 	if err != nil {
 		return nil, err
@@ -175,7 +217,7 @@ func (m *MultiMapTTL[V]) Get(ctx context.Context, key string) ([]V, error) {
 }
 
 // GetWithExpiry returns key's live values with their expiry times, soonest
-// first.
+// first; from key's local copy with Options.Local.
 func (m *MultiMapTTL[V]) GetWithExpiry(ctx context.Context, key string) ([]Expiring[V], error) {
 	var out []Expiring[V]
 	err := m.read(ctx, []string{key}, func(_ int, v V, expiry int64) {
@@ -191,7 +233,9 @@ func (m *MultiMapTTL[V]) GetWithExpiry(ctx context.Context, key string) ([]Expir
 }
 
 // GetMany returns the live values of several keys in one round trip; keys
-// without live values are absent from the map.
+// without live values are absent from the map. With Options.Local the keys
+// with a local copy are answered from it and the others are read in one
+// round trip (and kept, unless there are more than LocalKeys of them).
 func (m *MultiMapTTL[V]) GetMany(ctx context.Context, keys ...string) (map[string][]V, error) {
 	out := make(map[string][]V, len(keys))
 	err := m.read(ctx, keys, func(i int, v V, _ int64) {
@@ -203,8 +247,9 @@ func (m *MultiMapTTL[V]) GetMany(ctx context.Context, keys ...string) (map[strin
 	return out, nil
 }
 
-// read runs the read script on keys and passes every live value, with the
-// index of its key and its expiry, to each.
+// read passes every live value of keys, with the index of its key and its
+// expiry, to each: from the local copies with Options.Local, else from
+// one run of the read script.
 func (m *MultiMapTTL[V]) read(ctx context.Context, keys []string, each func(i int, v V, expiry int64)) error {
 	if len(keys) == 0 {
 		return nil
@@ -216,34 +261,61 @@ func (m *MultiMapTTL[V]) read(ctx context.Context, keys []string, each func(i in
 		}
 		ks[i] = m.Key(k)
 	}
+	if m.local != nil {
+		return m.local.read(ctx, m, ks, each)
+	}
+	got, err := m.readCopies(ctx, ks)
+	if err != nil {
+		return err
+	}
+	for i, c := range got {
+		for j, v := range c.vs {
+			each(i, v, c.exp[j])
+		}
+	}
+	return nil
+}
+
+// readCopies runs the read script on the sorted sets ks and returns, for
+// each, its live values, decoded, and the server's time of the read.
+func (m *MultiMapTTL[V]) readCopies(ctx context.Context, ks []string) ([]*mmCopy[V], error) {
 	var res []any
+	sent := time.Now()
 	err := m.b.rtOn(ctx, "get", m.failKey(ks), false, func(ctx context.Context) (err error) {
 		res, err = multimapGet.Run(ctx, m.b.rdb, ks).Slice()
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(res) != len(ks) {
-		return m.fail("get", ks, fmt.Errorf("unexpected reply %v", res))
+	if len(res) != len(ks)+1 {
+		return nil, m.fail("get", ks, fmt.Errorf("unexpected reply %v", res))
 	}
-	for i, r := range res {
+	srv, ok := res[len(ks)].(int64)
+	if !ok {
+		return nil, m.fail("get", ks, fmt.Errorf("unexpected server time %v", res[len(ks)]))
+	}
+	out := make([]*mmCopy[V], len(ks))
+	for i, r := range res[:len(ks)] {
 		pairs, _ := r.([]any)
+		c := &mmCopy[V]{vs: make([]V, 0, len(pairs)/2), exp: make([]int64, 0, len(pairs)/2), srv: srv, sent: sent}
 		for j := 0; j+1 < len(pairs); j += 2 {
 			raw, _ := pairs[j].(string)
 			score, _ := pairs[j+1].(string)
 			expiry, err := strconv.ParseFloat(score, 64)
 			if err != nil || math.IsNaN(expiry) {
-				return m.fail("get", ks[i:i+1], fmt.Errorf("bad expiry %q", score))
+				return nil, m.fail("get", ks[i:i+1], fmt.Errorf("bad expiry %q", score))
 			}
 			v, err := decode(m.c, ks[i], raw)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			each(i, v, int64(expiry))
+			c.vs, c.exp = append(c.vs, v), append(c.exp, int64(expiry))
+			c.size += len(raw) + len(score) + 2*memberOverhead
 		}
+		out[i] = c
 	}
-	return nil
+	return out, nil
 }
 
 // Delete deletes keys with all their values and returns how many existed.
@@ -261,5 +333,7 @@ func (m *MultiMapTTL[V]) Delete(ctx context.Context, keys ...string) (int64, err
 		}
 		ks[i], kinds[i] = m.Key(k), "zset"
 	}
-	return m.b.clearKeys(ctx, ks, kinds...)
+	n, err := m.b.clearKeys(ctx, ks, kinds...)
+	m.wrote(ks)
+	return n, err
 }

@@ -26,6 +26,9 @@ func TestMultiMapTTL(t *testing.T) {
 		t.Run("basics", func(t *testing.T) { testMultiMapBasics(t, be.rdb) })
 		t.Run("values expire one by one", func(t *testing.T) { testMultiMapExpiry(t, be.rdb) })
 		t.Run("errors", func(t *testing.T) { testMultiMapErrors(t, be.rdb) })
+		t.Run("fill", func(t *testing.T) { testMultiMapFillSemantics(t, be.rdb) })
+		t.Run("fill expiry", func(t *testing.T) { testMultiMapFillExpiry(t, be.rdb) })
+		t.Run("fill wrong type keeps the data", func(t *testing.T) { testMultiMapFillWrongType(t, be.rdb) })
 	})
 }
 

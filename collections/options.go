@@ -30,7 +30,8 @@ type Options struct {
 	// kept in this Store's local tier (see cache.Whole and the package
 	// README's table): the reads of Dict, DefaultDict, Counter, Set, List,
 	// Deque and SortedSet answer without a round trip once a first read
-	// has read the whole collection. Any write to the collection's key, by
+	// has read the whole collection (MultiMapTTL's once a first read has
+	// read the map key: one copy per map key). Any write to the collection's key, by
 	// any client, invalidates the copy when the Store runs tracking
 	// coherence (cache.CoherenceTracking, what Auto picks on Redis 6 and
 	// later). Under pub/sub or no coherence, other processes' writes to

@@ -38,9 +38,14 @@ func (b *base) rt(ctx context.Context, op string, write bool, fn func(ctx contex
 // nothing more about the first). A ctx that ended is the
 // caller's stop, not a reason to send again.
 func (b *base) rtIdem(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	err := b.rt(ctx, op, true, fn)
+	return b.rtIdemOn(ctx, op, b.key, fn)
+}
+
+// rtIdemOn is rtIdem for a write whose errors name key (see rtOn).
+func (b *base) rtIdemOn(ctx context.Context, op, key string, fn func(ctx context.Context) error) error {
+	err := b.rtOn(ctx, op, key, true, fn)
 	if errors.Is(err, ErrUncertain) && ctx.Err() == nil {
-		if b.rt(ctx, op, true, fn) == nil {
+		if b.rtOn(ctx, op, key, true, fn) == nil {
 			return nil // the record answered, or this send applied it
 		}
 	}
