@@ -15,7 +15,7 @@ import (
 type listLocal[T any] struct {
 	b *base
 	c codec.Codec[T]
-	w *cache.Whole[listCopy[T]]
+	w *cache.Whole[*listCopy[T]]
 }
 
 // listCopy is a list as read: each element decoded, and as encoded, which
@@ -28,7 +28,7 @@ type listCopy[T any] struct {
 // newListLocal returns the local copy of b's list, or nil without
 // Options.Local.
 func newListLocal[T any](b *base, c codec.Codec[T]) (*listLocal[T], error) {
-	w, err := newWhole[listCopy[T]](b)
+	w, err := newWhole[*listCopy[T]](b)
 	if w == nil || err != nil {
 		return nil, err
 	}
@@ -41,31 +41,33 @@ func newListLocal[T any](b *base, c codec.Codec[T]) (*listLocal[T], error) {
 // the read failed: the caller then reads what it needs from Redis, which
 // reports the error.
 func (l *listLocal[T]) get(ctx context.Context) ([]T, bool) {
-	lc, ok := l.copy(ctx)
-	return lc.vs, ok
+	if lc, ok := l.copy(ctx); ok {
+		return lc.vs, true
+	}
+	return nil, false
 }
 
 // copy is get with the elements' encodings.
-func (l *listLocal[T]) copy(ctx context.Context) (listCopy[T], bool) {
+func (l *listLocal[T]) copy(ctx context.Context) (*listCopy[T], bool) {
 	if l == nil {
-		return listCopy[T]{}, false
+		return nil, false
 	}
 	return localCopy(ctx, l.w, l.readAll)
 }
 
-func (l *listLocal[T]) readAll(ctx context.Context) (listCopy[T], int, error) {
+func (l *listLocal[T]) readAll(ctx context.Context) (*listCopy[T], int, error) {
 	raws, err := l.b.lrange(ctx, "iterate", 0, -1)
 	if err != nil {
-		return listCopy[T]{}, 0, err
+		return nil, 0, err
 	}
 	vs, size := make([]T, len(raws)), 0
 	for i, raw := range raws {
 		if vs[i], err = decode(l.c, l.b.key, raw); err != nil {
-			return listCopy[T]{}, -1, nil // not kept: the reads from Redis report it
+			return nil, -1, nil // not kept: the reads from Redis report it
 		}
 		size += 2*len(raw) + memberOverhead // the encoding and the decoded form
 	}
-	return listCopy[T]{vs: vs, raws: raws}, size, nil
+	return &listCopy[T]{vs: vs, raws: raws}, size, nil
 }
 
 // stats returns the copy's counters (zero without Options.Local).
