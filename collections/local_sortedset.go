@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/redis/go-redis/v9"
@@ -138,4 +139,36 @@ func (c *zsetCopy[T]) byScore(min, max float64) (lo, hi int, ok bool) {
 		hi = lo
 	}
 	return lo, hi, true
+}
+
+// byScoreLimit is RangeByScoreLimit on c: the members scored from min to
+// max (bounds excluded as opts says), in opts' order, after offset, at
+// most count of them (count -1: all). No bound is NaN, offset is not
+// negative.
+func (c *zsetCopy[T]) byScoreLimit(min, max float64, offset, count int64, opts RangeOptions) []Scored[T] {
+	lo := sort.Search(len(c.ms), func(i int) bool {
+		return c.ms[i].Score > min || (!opts.ExclusiveMin && c.ms[i].Score == min)
+	})
+	hi := sort.Search(len(c.ms), func(i int) bool {
+		return c.ms[i].Score > max || (opts.ExclusiveMax && c.ms[i].Score == max)
+	})
+	if hi <= lo || offset >= int64(hi-lo) || count == 0 {
+		return []Scored[T]{}
+	}
+	n := int64(hi-lo) - offset
+	if count >= 0 && count < n {
+		n = count
+	}
+	if opts.Rev {
+		return reversed(c.ms[hi-int(offset)-int(n) : hi-int(offset)])
+	}
+	return slices.Clone(c.ms[lo+int(offset) : lo+int(offset)+int(n)])
+}
+
+// reversed returns the members of ms in reverse order, in a slice of the
+// caller's own.
+func reversed[T any](ms []Scored[T]) []Scored[T] {
+	out := slices.Clone(ms)
+	slices.Reverse(out)
+	return out
 }

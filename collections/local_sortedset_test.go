@@ -14,7 +14,8 @@ import (
 )
 
 // TestLocalSortedSet: with Options.Local, SortedSet reads (Score, Rank,
-// RevRank, the ranges by rank and by score, CountBetween, Len) are
+// RevRank, the ranges by rank and by score, reversed and paged too,
+// CountBetween, Len) are
 // answered by one local copy of the whole set, with Redis' answers
 // (ties ordered by encoding, out-of-range ranks, infinite bounds); writes
 // by this process are seen at once and foreign ones once invalidated.
@@ -71,6 +72,15 @@ func TestLocalSortedSet(t *testing.T) {
 			for _, hi := range bounds {
 				check("RangeByScore", func(z *collections.SortedSet[string]) (any, error) { return z.RangeByScore(ctx, lo, hi) })
 				check("CountBetween", func(z *collections.SortedSet[string]) (any, error) { return z.CountBetween(ctx, lo, hi) })
+				check("RevRangeByScore", func(z *collections.SortedSet[string]) (any, error) { return z.RevRangeByScore(ctx, hi, lo) })
+				for _, opts := range []collections.RangeOptions{{}, {ExclusiveMin: true}, {ExclusiveMax: true, Rev: true},
+					{ExclusiveMin: true, ExclusiveMax: true}, {Rev: true}} {
+					for _, page := range [][2]int64{{0, -1}, {0, 0}, {0, 2}, {1, 3}, {4, -1}, {20, 1}} {
+						check("RangeByScoreLimit", func(z *collections.SortedSet[string]) (any, error) {
+							return z.RangeByScoreLimit(ctx, lo, hi, page[0], page[1], opts)
+						})
+					}
+				}
 			}
 		}
 		check("Len", func(z *collections.SortedSet[string]) (any, error) { return z.Len(ctx) })

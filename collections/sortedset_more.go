@@ -69,6 +69,11 @@ func scoreReply(reply []any) (float64, bool, error) {
 // both included, highest first: RangeByScore in reverse. The bounds come
 // in that order, as ZREVRANGEBYSCORE takes them.
 func (z *SortedSet[T]) RevRangeByScore(ctx context.Context, max, min float64) ([]Scored[T], error) {
+	if c, ok := z.local(ctx); ok {
+		if lo, hi, ok := c.byScore(min, max); ok {
+			return reversed(c.ms[lo:hi]), nil
+		}
+	}
 	return z.rangeArgs(ctx, "rev range by score", redis.ZRangeArgs{Start: formatScore(max), Stop: formatScore(min), ByScore: true, Rev: true})
 }
 
@@ -101,6 +106,9 @@ func (z *SortedSet[T]) RangeByScoreLimit(ctx context.Context, min, max float64, 
 	}
 	if count < 0 {
 		count = -1 // what Redis takes for "all"
+	}
+	if c, ok := z.local(ctx); ok {
+		return c.byScoreLimit(min, max, offset, count, opts), nil
 	}
 	lo, hi := scoreBound(min, opts.ExclusiveMin), scoreBound(max, opts.ExclusiveMax)
 	// Built by hand: go-redis' ZRangeArgs leaves out a LIMIT of 0 0.
