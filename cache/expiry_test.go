@@ -286,7 +286,12 @@ func TestSlidingLostReply(t *testing.T) {
 		px.Cut()
 		require.NoError(t, rdb.Ping(ctx).Err())
 	})
-	c := newCache(t, s, slidingHour)
+	// The resend follows a reconnect and go-redis' backoff; a loaded
+	// machine once took past the default 1s Timeout for both, which the
+	// renewal then reported as an error. The Timeout here is a hang guard.
+	opts := slidingHour
+	opts.Timeout = 30 * time.Second
+	c := newCache(t, s, opts)
 	require.NoError(t, c.Set(ctx, "k", "v"))
 	h0 := header(t, direct, c.RedisKey("k"))
 	s.clock.advance(40 * time.Minute)
