@@ -173,7 +173,7 @@ func (l *List[T]) DeleteSlice(ctx context.Context, s Slice) (int64, error) {
 	return n, err
 }
 
-// lcount counts the elements equal to v.
+// countOf counts the elements equal to v.
 func (l *listLocal[T]) countOf(ctx context.Context, b *base, c codec.Codec[T], v T) (int64, error) {
 	val, err := encode(c, b.key, v)
 	if err != nil {
@@ -192,20 +192,8 @@ func (l *listLocal[T]) countOf(ctx context.Context, b *base, c codec.Codec[T], v
 
 // contains reports whether an element equals v.
 func (l *listLocal[T]) contains(ctx context.Context, b *base, c codec.Codec[T], v T) (bool, error) {
-	val, err := encode(c, b.key, v)
-	if err != nil {
-		return false, err
-	}
-	if i, ok := l.search(ctx, val, 0, math.MaxInt64); ok {
-		return i >= 0, nil
-	}
-	err = b.rt(ctx, "contains", false, func(ctx context.Context) error {
-		return b.rdb.LPos(ctx, b.key, string(val), redis.LPosArgs{}).Err()
-	})
-	if errors.Is(err, redis.Nil) {
-		return false, nil
-	}
-	return err == nil, err
+	_, found, err := l.first(ctx, b, c, "contains", v)
+	return found, err
 }
 
 // indexBetween returns the index of the first element equal to v in
@@ -260,23 +248,30 @@ func lset[T any](ctx context.Context, b *base, c codec.Codec[T], i int64, v T) e
 // indexOf returns the index of the first element equal to v (LPOS),
 // ErrNotFound when there is none.
 func (l *listLocal[T]) indexOf(ctx context.Context, b *base, c codec.Codec[T], v T) (int64, error) {
+	i, found, err := l.first(ctx, b, c, "index of", v)
+	if err == nil && !found {
+		return 0, fmt.Errorf("%w: value %v in list %q", ErrNotFound, v, b.key)
+	}
+	return i, err
+}
+
+// first returns the index of the first element equal to v, from the copy
+// when there is one, else with LPOS (operation op); found is false when
+// there is none.
+func (l *listLocal[T]) first(ctx context.Context, b *base, c codec.Codec[T], op string, v T) (i int64, found bool, err error) {
 	val, err := encode(c, b.key, v)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if i, ok := l.search(ctx, val, 0, math.MaxInt64); ok {
-		if i < 0 {
-			return 0, fmt.Errorf("%w: value %v in list %q", ErrNotFound, v, b.key)
-		}
-		return i, nil
+		return i, i >= 0, nil
 	}
-	var i int64
-	err = b.rt(ctx, "index of", false, func(ctx context.Context) (err error) {
+	err = b.rt(ctx, op, false, func(ctx context.Context) (err error) {
 		i, err = b.rdb.LPos(ctx, b.key, string(val), redis.LPosArgs{}).Result()
 		return err
 	})
 	if errors.Is(err, redis.Nil) {
-		return 0, fmt.Errorf("%w: value %v in list %q", ErrNotFound, v, b.key)
+		return 0, false, nil
 	}
-	return i, err
+	return i, err == nil, err
 }

@@ -133,12 +133,20 @@ func (c *zsetCopy[T]) byScore(min, max float64) (lo, hi int, ok bool) {
 	if math.IsNaN(min) || math.IsNaN(max) {
 		return 0, 0, false
 	}
-	lo = sort.Search(len(c.ms), func(i int) bool { return c.ms[i].Score >= min })
-	hi = sort.Search(len(c.ms), func(i int) bool { return c.ms[i].Score > max })
+	lo, hi = c.scoreBounds(min, max, false, false)
+	return lo, hi, true
+}
+
+// scoreBounds returns the bounds of the members of c with a score from min
+// to max, each bound excluded when its flag says so (none is NaN); hi is
+// never below lo.
+func (c *zsetCopy[T]) scoreBounds(min, max float64, exMin, exMax bool) (lo, hi int) {
+	lo = sort.Search(len(c.ms), func(i int) bool { return c.ms[i].Score > min || (!exMin && c.ms[i].Score == min) })
+	hi = sort.Search(len(c.ms), func(i int) bool { return c.ms[i].Score > max || (exMax && c.ms[i].Score == max) })
 	if hi < lo {
 		hi = lo
 	}
-	return lo, hi, true
+	return lo, hi
 }
 
 // byScoreLimit is RangeByScoreLimit on c: the members scored from min to
@@ -146,13 +154,8 @@ func (c *zsetCopy[T]) byScore(min, max float64) (lo, hi int, ok bool) {
 // most count of them (count -1: all). No bound is NaN, offset is not
 // negative.
 func (c *zsetCopy[T]) byScoreLimit(min, max float64, offset, count int64, opts RangeOptions) []Scored[T] {
-	lo := sort.Search(len(c.ms), func(i int) bool {
-		return c.ms[i].Score > min || (!opts.ExclusiveMin && c.ms[i].Score == min)
-	})
-	hi := sort.Search(len(c.ms), func(i int) bool {
-		return c.ms[i].Score > max || (opts.ExclusiveMax && c.ms[i].Score == max)
-	})
-	if hi <= lo || offset >= int64(hi-lo) || count == 0 {
+	lo, hi := c.scoreBounds(min, max, opts.ExclusiveMin, opts.ExclusiveMax)
+	if offset >= int64(hi-lo) || count == 0 {
 		return []Scored[T]{}
 	}
 	n := int64(hi-lo) - offset

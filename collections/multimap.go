@@ -121,11 +121,20 @@ func (m *MultiMapTTL[V]) Add(ctx context.Context, key string, ttl time.Duration,
 	return m.AddMany(ctx, ttl, map[string][]V{key: values})
 }
 
+// checkTTL returns ErrInvalidArgument for a time to live under the
+// millisecond the expiries are kept in.
+func (m *MultiMapTTL[V]) checkTTL(ttl time.Duration) error {
+	if ttl < time.Millisecond {
+		return fmt.Errorf("%w: multimap %q: TTL %v is under a millisecond", ErrInvalidArgument, m.b.name, ttl)
+	}
+	return nil
+}
+
 // AddMany adds values to several keys, each expiring ttl from now, in one
 // script: all or none.
 func (m *MultiMapTTL[V]) AddMany(ctx context.Context, ttl time.Duration, items map[string][]V) error {
-	if ttl < time.Millisecond {
-		return fmt.Errorf("%w: multimap %q: TTL %v is under a millisecond", ErrInvalidArgument, m.b.name, ttl)
+	if err := m.checkTTL(ttl); err != nil {
+		return err
 	}
 	ms := strconv.FormatInt(ttl.Milliseconds(), 10)
 	ks := make([]string, 0, len(items))

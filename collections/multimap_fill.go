@@ -58,8 +58,8 @@ func (m *MultiMapTTL[V]) ReplaceWithExpiry(ctx context.Context, items map[string
 
 // fillTTL runs fill with every value expiring ttl from now.
 func (m *MultiMapTTL[V]) fillTTL(ctx context.Context, create bool, ttl time.Duration, items map[string][]V) error {
-	if ttl < time.Millisecond {
-		return fmt.Errorf("%w: multimap %q: TTL %v is under a millisecond", ErrInvalidArgument, m.b.name, ttl)
+	if err := m.checkTTL(ttl); err != nil {
+		return err
 	}
 	rel := time.UnixMilli(ttl.Milliseconds()) // read back as milliseconds from now
 	es := make(map[string][]Expiring[V], len(items))
@@ -97,27 +97,27 @@ func (m *MultiMapTTL[V]) fill(ctx context.Context, create bool, mode string, ite
 		if k == "" {
 			return fmt.Errorf("%w: multimap %q: empty key", ErrInvalidArgument, m.b.name)
 		}
-		a = append(a, m.Key(k))
-		ks = append(ks, m.Key(k))
+		rk := m.Key(k)
+		a, ks = append(a, rk), append(ks, rk)
 	}
 	if create {
 		a = append(a, "create", mode, m.b.window)
 	} else {
 		a = append(a, "replace", mode, 0)
 	}
-	for _, k := range names {
+	mapKeys := ks
+	if create {
+		mapKeys = ks[1:]
+	}
+	for i, k := range names {
 		a = append(a, len(items[k]))
 		for _, e := range items[k] {
-			enc, err := encode(m.c, m.Key(k), e.Value)
+			enc, err := encode(m.c, mapKeys[i], e.Value)
 			if err != nil {
 				return err
 			}
 			a = append(a, strconv.FormatInt(e.ExpiresAt.UnixMilli(), 10), enc)
 		}
-	}
-	mapKeys := ks
-	if create {
-		mapKeys = ks[1:]
 	}
 	var n int64
 	run := func(ctx context.Context) (err error) {
