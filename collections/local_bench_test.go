@@ -90,26 +90,21 @@ func BenchmarkLocalReads(b *testing.B) {
 		must(open(local))
 	}
 	// kept are the local copies' counters: each copy whose rows ran is
-	// read once, or some "local" reads were not (keptMany: for n copies).
-	var kept []func() cache.WholeStats
-	var keptN []uint64
+	// read want times (once, or once per map key), or some "local" reads
+	// were not.
+	type keptCopy struct {
+		st   func() cache.WholeStats
+		want uint64
+	}
+	var kept []keptCopy
 	defer func() {
-		for i, st := range kept {
-			want := uint64(1)
-			if i < len(keptN) && keptN[i] != 0 {
-				want = keptN[i]
-			}
-			if s := st(); s.Loads != 0 && s.Kept != want { // Loads 0: its rows did not run (-bench filter)
-				b.Errorf("local copy %d kept %d times, want %d: not all reads were local", i, s.Kept, want)
+		for i, k := range kept {
+			if s := k.st(); s.Loads != 0 && s.Kept != k.want { // Loads 0: its rows did not run (-bench filter)
+				b.Errorf("local copy %d kept %d times, want %d: not all reads were local", i, s.Kept, k.want)
 			}
 		}
 	}()
-	keptMany := func(st func() cache.WholeStats, n uint64) {
-		for len(keptN) < len(kept) {
-			keptN = append(keptN, 0)
-		}
-		kept, keptN = append(kept, st), append(keptN, n)
-	}
+	keptOnce := func(st func() cache.WholeStats) { kept = append(kept, keptCopy{st, 1}) }
 
 	items := make(map[string]string, len(keys))
 	counts := make(map[string]int64, len(keys))
@@ -134,7 +129,7 @@ func BenchmarkLocalReads(b *testing.B) {
 	setContains := func(s *collections.Set[string]) func(int) error {
 		return func(i int) error { return check(s.Contains(ctx, keys[i%1000])) }
 	}
-	kept = append(kept, sets[1].Local)
+	keptOnce(sets[1].Local)
 	sideBySide(b, "set-contains", setContains(sets[1]), setContains(sets[0]), func(i int) error {
 		mu.RLock()
 		_, ok := items[keys[i%1000]]
@@ -154,7 +149,7 @@ func BenchmarkLocalReads(b *testing.B) {
 	dictGet := func(d *collections.Dict[string, string]) func(int) error {
 		return func(i int) error { _, err := d.Get(ctx, keys[i%1000]); return err }
 	}
-	kept = append(kept, dicts[1].Local)
+	keptOnce(dicts[1].Local)
 	sideBySide(b, "dict-get", dictGet(dicts[1]), dictGet(dicts[0]), func(i int) error {
 		mu.RLock()
 		_, ok := items[keys[i%1000]]
@@ -174,7 +169,7 @@ func BenchmarkLocalReads(b *testing.B) {
 	counterGet := func(c *collections.Counter[string]) func(int) error {
 		return func(i int) error { n, err := c.Get(ctx, keys[i%1000]); return check(n == int64(i%1000), err) }
 	}
-	kept = append(kept, counters[1].Local)
+	keptOnce(counters[1].Local)
 	sideBySide(b, "counter-get", counterGet(counters[1]), counterGet(counters[0]), func(i int) error {
 		mu.RLock()
 		n := counts[keys[i%1000]]
@@ -194,7 +189,7 @@ func BenchmarkLocalReads(b *testing.B) {
 	zsetScore := func(z *collections.SortedSet[string]) func(int) error {
 		return func(i int) error { _, err := z.Score(ctx, keys[i%1000]); return err }
 	}
-	kept = append(kept, zsets[1].Local)
+	keptOnce(zsets[1].Local)
 	sideBySide(b, "zset-score", zsetScore(zsets[1]), zsetScore(zsets[0]), func(i int) error {
 		mu.RLock()
 		_, ok := scores[keys[i%1000]]
@@ -225,7 +220,7 @@ func BenchmarkLocalReads(b *testing.B) {
 		mu.RUnlock()
 		return check(len(vs) == 100, nil)
 	}
-	kept = append(kept, lists[1].Local)
+	keptOnce(lists[1].Local)
 	sideBySide(b, "list-range100", listRange(lists[1]), listRange(lists[0]), rangeLimit)
 
 	var deques []*collections.Deque[string]
@@ -244,7 +239,7 @@ func BenchmarkLocalReads(b *testing.B) {
 			return check(len(vs) == 100, err)
 		}
 	}
-	kept = append(kept, deques[1].Local)
+	keptOnce(deques[1].Local)
 	sideBySide(b, "deque-range100", dequeRange(deques[1]), dequeRange(deques[0]), rangeLimit)
 	dequePeek := func(d *collections.Deque[string]) func(int) error {
 		return func(int) error { v, err := d.Peek(ctx); return check(v == keys[999], err) }
@@ -272,7 +267,7 @@ func BenchmarkLocalReads(b *testing.B) {
 	bloomContains := func(f *collections.BloomFilter[string]) func(int) error {
 		return func(i int) error { return check(f.Contains(ctx, keys[i%1000])) }
 	}
-	kept = append(kept, blooms[1].Local)
+	keptOnce(blooms[1].Local)
 	sideBySide(b, "bloom-contains", bloomContains(blooms[1]), bloomContains(blooms[0]), func(i int) error {
 		mu.RLock()
 		ok := limitBloom.contains(keys[i%1000])
@@ -297,7 +292,7 @@ func BenchmarkLocalReads(b *testing.B) {
 	mmGet := func(m *collections.MultiMapTTL[string]) func(int) error {
 		return func(i int) error { vs, err := m.Get(ctx, keys[i%100]); return check(len(vs) == 10, err) }
 	}
-	keptMany(mms[1].Local, 100)
+	kept = append(kept, keptCopy{mms[1].Local, 100}) // one copy per map key
 	sideBySide(b, "multimap-get10", mmGet(mms[1]), mmGet(mms[0]), func(i int) error {
 		mu.RLock()
 		vs := slices.Clone(mmItems[keys[i%100]])
@@ -319,7 +314,7 @@ func BenchmarkLocalReads(b *testing.B) {
 	hllLen := func(h *collections.HyperLogLog[string]) func(int) error {
 		return func(int) error { n, err := h.Len(ctx); return check(n == count, err) }
 	}
-	kept = append(kept, hlls[1].Local)
+	keptOnce(hlls[1].Local)
 	sideBySide(b, "hll-len", hllLen(hlls[1]), hllLen(hlls[0]), func(int) error {
 		mu.RLock()
 		n := count

@@ -111,6 +111,14 @@ func TestLocalList(t *testing.T) {
 	})
 }
 
+// listSearches are the searches List and Deque share.
+type listSearches interface {
+	Count(ctx context.Context, v int) (int64, error)
+	Contains(ctx context.Context, v int) (bool, error)
+	IndexOf(ctx context.Context, v int) (int64, error)
+	IndexOfBetween(ctx context.Context, v int, start, stop int64) (int64, error)
+}
+
 // TestLocalListSearches: with Options.Local, a List's stepped slices and
 // searches (Slice, Count, Contains, IndexOf, IndexOfBetween) and a Deque's
 // Index and searches are answered by the local copy, with Redis' answers
@@ -174,33 +182,26 @@ func TestLocalListSearches(t *testing.T) {
 		}
 		_, err = l.Slice(ctx, collections.Slice{Step: new(int64)})
 		require.ErrorIs(t, err, collections.ErrInvalidArgument)
-		for _, v := range []int{10, 11, 12, 99} {
-			wn, werr := remote.Count(ctx, v)
-			gn, gerr := l.Count(ctx, v)
-			same("Count", wn, gn, werr, gerr)
-			wn, werr = remoteD.Count(ctx, v)
-			gn, gerr = d.Count(ctx, v)
-			same("Deque.Count", wn, gn, werr, gerr)
-			wc, werr := remote.Contains(ctx, v)
-			gc, gerr := l.Contains(ctx, v)
-			same("Contains", wc, gc, werr, gerr)
-			wc, werr = remoteD.Contains(ctx, v)
-			gc, gerr = d.Contains(ctx, v)
-			same("Deque.Contains", wc, gc, werr, gerr)
-			wi, werr := remote.IndexOf(ctx, v)
-			gi, gerr := l.IndexOf(ctx, v)
-			same("IndexOf", wi, gi, werr, gerr)
-			wi, werr = remoteD.IndexOf(ctx, v)
-			gi, gerr = d.IndexOf(ctx, v)
-			same("Deque.IndexOf", wi, gi, werr, gerr)
-			for i := int64(-8); i <= 8; i++ {
-				for j := int64(-8); j <= 8; j++ {
-					wi, werr := remote.IndexOfBetween(ctx, v, i, j)
-					gi, gerr := l.IndexOfBetween(ctx, v, i, j)
-					same("IndexOfBetween", wi, gi, werr, gerr)
-					wi, werr = remoteD.IndexOfBetween(ctx, v, i, j)
-					gi, gerr = d.IndexOfBetween(ctx, v, i, j)
-					same("Deque.IndexOfBetween", wi, gi, werr, gerr)
+		for _, p := range []struct {
+			name          string
+			local, remote listSearches
+		}{{"List", l, remote}, {"Deque", d, remoteD}} {
+			for _, v := range []int{10, 11, 12, 99} {
+				wn, werr := p.remote.Count(ctx, v)
+				gn, gerr := p.local.Count(ctx, v)
+				same(p.name+".Count", wn, gn, werr, gerr)
+				wc, werr := p.remote.Contains(ctx, v)
+				gc, gerr := p.local.Contains(ctx, v)
+				same(p.name+".Contains", wc, gc, werr, gerr)
+				wi, werr := p.remote.IndexOf(ctx, v)
+				gi, gerr := p.local.IndexOf(ctx, v)
+				same(p.name+".IndexOf", wi, gi, werr, gerr)
+				for i := int64(-8); i <= 8; i++ {
+					for j := int64(-8); j <= 8; j++ {
+						wi, werr := p.remote.IndexOfBetween(ctx, v, i, j)
+						gi, gerr := p.local.IndexOfBetween(ctx, v, i, j)
+						same(p.name+".IndexOfBetween", wi, gi, werr, gerr)
+					}
 				}
 			}
 		}
