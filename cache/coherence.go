@@ -42,7 +42,35 @@ const (
 	// CoherenceNone: local copies are bounded by the local TTL and
 	// MaxStaleness only.
 	CoherenceNone
+	// CoherenceTrackingNamespaces is CoherenceTracking with one broadcast
+	// prefix per namespace the Store uses ("<prefix><namespace>:" for
+	// every Cache, and the key of every Whole and Near up to its first ':'
+	// or '{' after the Store's prefix), instead of the whole Store prefix:
+	// a Store hears only of writes to its namespaces. Opening a namespace
+	// (or the first Whole or Near of a new key family) after the streams
+	// are up restarts them: the local tier is flushed once. Fleet-wide
+	// lease waits are then woken by the value's write or by polling, not
+	// by the lease's release.
+	CoherenceTrackingNamespaces
+	// CoherenceTrackingKeys: Redis remembers which keys the Store read and
+	// invalidates only those (CLIENT TRACKING without BCAST). Reads whose
+	// replies may be kept locally go through connections of the Store's
+	// own (a second pool, cloned from the client's options), each
+	// redirecting its invalidations to the stream of its server; a Store
+	// hears only of the keys it read. A read kept locally costs Redis a
+	// tracking-table entry until the key is written or evicted from the
+	// table (tracking-table-max-keys). When one of those connections
+	// closes (a timeout, a kill, the server gone), Redis forgets what it
+	// read: the Store flushes. An own write is kept only after a read of
+	// the key through those connections confirms Redis holds it. On a
+	// Ring this mode runs as CoherenceTracking.
+	CoherenceTrackingKeys
 )
+
+// tracking reports whether m is one of the CLIENT TRACKING modes.
+func (m Coherence) tracking() bool {
+	return m == CoherenceTracking || m == CoherenceTrackingNamespaces || m == CoherenceTrackingKeys
+}
 
 func (c Coherence) String() string {
 	switch c {
@@ -54,6 +82,10 @@ func (c Coherence) String() string {
 		return "pubsub"
 	case CoherenceNone:
 		return "none"
+	case CoherenceTrackingNamespaces:
+		return "tracking-namespaces"
+	case CoherenceTrackingKeys:
+		return "tracking-keys"
 	}
 	return "unknown"
 }
@@ -175,7 +207,7 @@ func (c *coherence) setMode(m Coherence) {
 // a write made before would announce nothing, and other Stores would keep
 // the old value. It returns ctx's error when ctx ends first.
 func (c *coherence) awaitMode(ctx context.Context) error {
-	if c.want == CoherenceTracking || c.want == CoherenceNone {
+	if c.want.tracking() || c.want == CoherenceNone {
 		return nil
 	}
 	select {

@@ -66,7 +66,7 @@ func (c *coherence) supervise(ctx context.Context) {
 			ready()
 			<-ctx.Done()
 			c.setDown(-1)
-		case mode == CoherenceTracking:
+		case mode.tracking():
 			c.runTracking(ctx, opt, ready)
 		case c.sharded.Load():
 			c.runSharded(ctx, opt, src, ready)

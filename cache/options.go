@@ -88,7 +88,7 @@ func (o StoreOptions) withDefaults() (StoreOptions, error) {
 	if o.MaxStaleness == 0 {
 		o.MaxStaleness = DefaultMaxStaleness
 	}
-	if o.Coherence < CoherenceAuto || o.Coherence > CoherenceNone {
+	if o.Coherence < CoherenceAuto || o.Coherence > CoherenceTrackingKeys {
 		return o, fmt.Errorf("%w: unknown Coherence %d", ErrInvalidOptions, o.Coherence)
 	}
 	return o, nil
