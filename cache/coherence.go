@@ -137,6 +137,11 @@ type coherence struct {
 
 	lag  lagRecorder
 	topo *topology
+	// kt is the key-level tracking state, set at construction when the
+	// Store asks for CoherenceTrackingKeys (not on a Ring); nil otherwise.
+	kt *keyTracking
+	// ns is the per-namespace broadcast state, and the streams' lives.
+	ns nsPrefixes
 	// heard, set by tests, sees every message of every invalidation
 	// connection after it is handled, with the server's address.
 	heard atomic.Pointer[func(addr string, m *redis.Message)]
@@ -165,6 +170,9 @@ func newCoherence(s *Store, want Coherence) *coherence {
 		return c
 	}
 	c.down.Store(1) // undecided
+	if _, ring := s.rdb.(*redis.Ring); want == CoherenceTrackingKeys && !ring {
+		c.kt = &keyTracking{c: c, ids: map[string]int64{}}
+	}
 	// The Store's lifetime, ended by Close, bounds the invalidation
 	// connections; no caller's context does.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -188,6 +196,9 @@ func (c *coherence) close() {
 	if c.cancel != nil {
 		c.cancel()
 		c.wg.Wait()
+	}
+	if c.kt != nil {
+		c.kt.stop()
 	}
 	c.flush()
 	c.stateMu.Lock()
@@ -294,7 +305,9 @@ func (c *coherence) wrote(rkey string, t uint64) (uint64, bool) {
 	}
 	c.dropLocal(rkey, 0)
 	c.wake(rkey)
-	return seq, ok && c.flushed.Load() <= t && c.down.Load() == 0
+	// Under key-level tracking the key may be tracked by no connection: the
+	// value is kept only once a tracked read has confirmed it (see own.go).
+	return seq, ok && c.flushed.Load() <= t && c.down.Load() == 0 && c.kt == nil
 }
 
 // split parses "<prefix><namespace>:<key>".
@@ -322,6 +335,9 @@ func (c *coherence) flush() {
 // refused).
 func (c *coherence) setDown(delta int32) {
 	if delta < 0 {
+		if c.kt != nil {
+			c.kt.renew() // before the flush: kept reads run on the new generation
+		}
 		c.flush()
 	}
 	c.down.Add(delta)

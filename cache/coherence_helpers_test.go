@@ -27,6 +27,16 @@ type deployment struct {
 	// slotted is how many of servers served slots at start (evenly, in
 	// order); all of them when 0. Masters added later come after.
 	slotted int
+	// mode is the Coherence the tracking tests ask for (Auto: the default).
+	mode Coherence
+}
+
+// trackingMode is the mode d's Stores run in: d.mode, or what Auto picks.
+func (d deployment) trackingMode() Coherence {
+	if d.mode == CoherenceAuto {
+		return CoherenceTracking
+	}
+	return d.mode
 }
 
 func deployments(t *testing.T) []deployment {

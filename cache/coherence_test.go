@@ -36,8 +36,8 @@ func TestCoherence(t *testing.T) {
 // separate process) reach a Store's next reads without waiting for a TTL.
 func testForeignWrites(t *testing.T, d deployment) {
 	ctx := context.Background()
-	s := coherentStore(t, d.client(t), CoherenceAuto)
-	require.Equal(t, CoherenceTracking, s.Coherence())
+	s := coherentStore(t, d.client(t), d.mode)
+	require.Equal(t, d.trackingMode(), s.Coherence())
 	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
 	foreign := d.client(t)
 	cached := func(k, want string) {
@@ -74,7 +74,7 @@ func testForeignWrites(t *testing.T, d deployment) {
 func testTorture(t *testing.T, d deployment) {
 	var stores []*Store
 	for range 3 {
-		stores = append(stores, coherentStore(t, d.client(t), CoherenceAuto))
+		stores = append(stores, coherentStore(t, d.client(t), d.mode))
 	}
 	runTopologyTorture(t, topoTorture{
 		stores:  stores,
@@ -90,7 +90,7 @@ func testTorture(t *testing.T, d deployment) {
 // the overwritten value.
 func testConnectionKilled(t *testing.T, d deployment) {
 	ctx := context.Background()
-	s := coherentStore(t, d.client(t), CoherenceAuto)
+	s := coherentStore(t, d.client(t), d.mode)
 	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
 	foreign := d.client(t)
 	for i := range 3 {
@@ -120,7 +120,7 @@ func testConnectionHeldDown(t *testing.T, d deployment) {
 	for _, srv := range d.servers {
 		proxies[srv.Addr] = faultproxy.Start(t, srv.Addr)
 	}
-	s, err := NewStore(d.client(t), StoreOptions{invalidationAddr: func(addr string) string {
+	s, err := NewStore(d.client(t), StoreOptions{Coherence: d.mode, invalidationAddr: func(addr string) string {
 		if p, ok := proxies[addr]; ok {
 			return p.Addr
 		}

@@ -39,16 +39,27 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// trackingModes are the modes the fault tests run in: the default and the
+// two other tracking modes.
+var trackingModes = []Coherence{CoherenceAuto, CoherenceTrackingNamespaces, CoherenceTrackingKeys}
+
 // TestRedisKilledDuringLoads kills Redis while GetOrLoad calls run: every
 // call still returns the loader's value, the breaker opens, and after a
-// restart it closes and Redis is used again.
+// restart it closes and Redis is used again. In every tracking mode.
 func TestRedisKilledDuringLoads(t *testing.T) {
+	for _, mode := range trackingModes {
+		t.Run(mode.String(), func(t *testing.T) { redisKilledDuringLoads(t, mode) })
+	}
+}
+
+func redisKilledDuringLoads(t *testing.T, mode Coherence) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = rdb.Close() })
 	logs := &syncBuffer{}
 	s := newStore(t, rdb, StoreOptions{
+		Coherence:       mode,
 		BreakerFailures: 3,
 		BreakerCoolDown: 50 * time.Millisecond,
 		Logger:          slog.New(slog.NewTextHandler(logs, nil)),
@@ -107,14 +118,20 @@ func TestRedisKilledDuringLoads(t *testing.T) {
 
 // TestBlackholedRedis: with Redis accepting connections and never answering,
 // calls return a timeout (Get) or the loader's value (GetOrLoad) instead of
-// hanging.
+// hanging. In every tracking mode.
 func TestBlackholedRedis(t *testing.T) {
+	for _, mode := range trackingModes {
+		t.Run(mode.String(), func(t *testing.T) { blackholedRedis(t, mode) })
+	}
+}
+
+func blackholedRedis(t *testing.T, mode Coherence) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	proxy := faultproxy.Start(t, srv.Addr)
 	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr, MaxRetries: -1, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = rdb.Close() })
-	s := newStore(t, rdb, StoreOptions{BreakerFailures: 2, BreakerCoolDown: time.Hour})
+	s := newStore(t, rdb, StoreOptions{Coherence: mode, BreakerFailures: 2, BreakerCoolDown: time.Hour})
 	c := newCache(t, s, Options[string]{Timeout: 100 * time.Millisecond})
 	require.NoError(t, c.Set(ctx, "warm", "v"))
 

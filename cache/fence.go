@@ -86,7 +86,7 @@ func (c *Cache[V]) readOrFence(ctx context.Context, key string, claim fence, ttl
 	}
 	var res []any
 	err = c.s.call(ctx, c.opts.Timeout, func(ctx context.Context) error {
-		n, err := c.s.nodeFor(rkey)
+		n, err := c.s.readNodeFor(rkey)
 		if err != nil {
 			return err
 		}

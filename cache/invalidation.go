@@ -47,6 +47,9 @@ func (c *coherence) supervise(ctx context.Context) {
 			return nil
 		})
 	}
+	if mode == CoherenceTrackingKeys && c.kt == nil {
+		mode = CoherenceTracking // a Ring: see CoherenceTrackingKeys
+	}
 	c.setMode(mode)
 	how := mode.String()
 	if c.sharded.Load() {
@@ -66,6 +69,8 @@ func (c *coherence) supervise(ctx context.Context) {
 			ready()
 			<-ctx.Done()
 			c.setDown(-1)
+		case mode == CoherenceTrackingKeys:
+			c.runServer(ctx, opt, c.kt.streamSetup, invalidateChannel, c.onTrackingMessage, ready)
 		case mode.tracking():
 			c.runTracking(ctx, opt, ready)
 		case c.sharded.Load():
@@ -248,7 +253,7 @@ func (c *coherence) runTracking(ctx context.Context, opt *redis.Options, ready f
 		if err != nil {
 			return err
 		}
-		return cn.Do(ctx, "CLIENT", "TRACKING", "ON", "REDIRECT", id, "BCAST", "PREFIX", c.prefix).Err()
+		return cn.Do(ctx, c.trackingArgs(id)...).Err()
 	}, invalidateChannel, c.onTrackingMessage, ready)
 }
 
@@ -301,24 +306,21 @@ func (c *coherence) runSharded(ctx context.Context, opt *redis.Options, src sour
 func (c *coherence) runConn(ctx context.Context, addr string, subscribe func(context.Context) *redis.PubSub, want int, onMsg func(*redis.Message), ready func()) {
 	c.setDown(1)
 	ready()
-	up := false
-	defer func() {
-		if !up {
-			c.setDown(-1) // no longer counted: it is gone
-		}
-	}()
+	defer c.setDown(-1) // no longer counted: it is gone
 	backoff := 10 * time.Millisecond
 	for ctx.Err() == nil {
-		ps := subscribe(ctx)
-		stopClose := context.AfterFunc(ctx, func() { _ = ps.Close() }) // ends a blocked receive at once
-		pinged := false
+		// One life of the subscription; a restart (see cover) ends it.
+		st := c.openStream(ctx)
+		ps := subscribe(st.ctx)
+		stopClose := context.AfterFunc(st.ctx, func() { _ = ps.Close() }) // ends a blocked receive at once
+		pinged, up := false, false
 	receive:
-		for ctx.Err() == nil { // ReceiveTimeout notices cancellation only at its timeout
-			msg, err := ps.ReceiveTimeout(ctx, healthEvery)
+		for st.ctx.Err() == nil { // ReceiveTimeout notices cancellation only at its timeout
+			msg, err := ps.ReceiveTimeout(st.ctx, healthEvery)
 			if err != nil {
 				var ne net.Error
 				if up && !pinged && errors.As(err, &ne) && ne.Timeout() {
-					pinged = ps.Ping(ctx) == nil
+					pinged = ps.Ping(st.ctx) == nil
 					if pinged {
 						continue
 					}
@@ -331,7 +333,7 @@ func (c *coherence) runConn(ctx context.Context, addr string, subscribe func(con
 				switch {
 				case m.Kind == "unsubscribe" || m.Kind == "sunsubscribe":
 					break receive
-				case m.Count == want && !up:
+				case m.Count == want && !up && c.streamUp(st):
 					up = true
 					backoff = 10 * time.Millisecond
 					c.setDown(-1)
@@ -345,11 +347,11 @@ func (c *coherence) runConn(ctx context.Context, addr string, subscribe func(con
 		}
 		stopClose()
 		_ = ps.Close()
-		if up {
-			up = false
+		if c.streamDown(st) {
 			c.resyncs.Add(1)
 			c.setDown(1)
 		}
+		c.closeStream(st)
 		if !sleepCtx(ctx, backoff) {
 			return
 		}

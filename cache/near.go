@@ -100,6 +100,7 @@ func (n *Near[V]) Get(rkey, field string) (V, bool) {
 // unless a write to rkey may have overtaken the read. size is v's
 // approximate size in bytes.
 func (n *Near[V]) Keep(rkey, field string, v V, size int, tok uint64) {
+	n.s.coh.cover(rkey) // a family first kept now refuses tok (see nsPrefixes)
 	if !n.s.hasRedis() || n.closed.Load() || !n.s.coh.keepable(rkey, tok) {
 		return
 	}

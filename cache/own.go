@@ -147,10 +147,11 @@ func (o *ownWrites) written(w *ownWrite, ok, kept bool) {
 	case o.m[w.rkey] != w:
 	case !ok:
 		o.settle(w)
-	case w.echoed:
+	case w.echoed || o.s.coh.kt != nil:
 		// The echo (or another message for the key) came before the
 		// reply, so the writer kept nothing: stash the value, hidden, for
-		// the check.
+		// the check. Under key-level tracking no echo may come (no
+		// connection may track the key): the check's read tracks it.
 		w.copy.stash()
 		o.queue(w)
 	case !kept:

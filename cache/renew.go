@@ -128,7 +128,7 @@ func (c *Cache[V]) sendRenewal(ctx context.Context, key string, v V, sl *slide) 
 		c.s.own.written(reg, false, false)
 	default:
 		c.stats.renewals.Add(1)
-		kept := c.opts.LocalTTL >= 0 && c.keepLocal(key, v, h, next.size, time.Now().UnixMilli(), tok, next)
+		kept := c.opts.LocalTTL >= 0 && c.s.coh.kt == nil && c.keepLocal(key, v, h, next.size, time.Now().UnixMilli(), tok, next)
 		c.s.own.written(reg, true, kept)
 	}
 }

@@ -59,6 +59,28 @@ func (s *Store) nodeFor(rkey string) (node, error) {
 	return node{c: c, addr: c.Options().Addr}, nil
 }
 
+// readNodeFor is nodeFor for a read whose reply may be kept locally: under
+// key-level tracking it goes through the tracked connections (see
+// keytrack.go). The caller takes its coherence token before.
+func (s *Store) readNodeFor(rkey string) (node, error) {
+	if r := s.coh.kt.reader(); r != nil {
+		return node{c: r}, nil
+	}
+	return s.nodeFor(rkey)
+}
+
+// readRoute is route for reads whose replies may be kept locally (see
+// readNodeFor).
+func (s *Store) readRoute(ks []string) ([]batch, error) {
+	bs, err := s.route(ks)
+	if r := s.coh.kt.reader(); r != nil {
+		for i := range bs {
+			bs[i].c = r
+		}
+	}
+	return bs, err
+}
+
 // route splits the entries ks into batches (see batch), one per Ring shard
 // that holds some of them, one in all otherwise. The fences of the entries
 // go with them: callers pick a group's fences by the indexes of its entries.

@@ -164,6 +164,7 @@ func (s *Store) goTask(fn func()) {
 
 // register gives a new Cache of namespace ns its id.
 func (s *Store) register(ns string) uint32 {
+	s.coh.cover(s.opts.Prefix + ns + ":")
 	id := s.nextNS.Add(1)
 	s.nsMu.Lock()
 	s.nsIDs[ns] = append(slices.Clip(s.nsIDs[ns]), id)
@@ -340,7 +341,7 @@ var errSkipped = errors.New("circuit breaker open")
 // get reads one key. A missing key is redis.Nil.
 func (s *Store) get(ctx context.Context, timeout time.Duration, key string) (string, error) {
 	val, err := roundTrip(s, ctx, timeout, func(ctx context.Context) (string, error) {
-		n, err := s.nodeFor(key)
+		n, err := s.readNodeFor(key)
 		if err != nil {
 			return "", err
 		}
@@ -354,7 +355,7 @@ func (s *Store) get(ctx context.Context, timeout time.Duration, key string) (str
 // missing key or one holding another type.
 func (s *Store) mget(ctx context.Context, timeout time.Duration, ks []string) ([]any, error) {
 	return roundTrip(s, ctx, timeout, func(ctx context.Context) ([]any, error) {
-		bs, err := s.route(ks)
+		bs, err := s.readRoute(ks)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Whole is one coherent local copy of a whole Redis value: all of a hash,
@@ -94,6 +96,7 @@ func NewWhole[S any](s *Store, rkey string, ttl time.Duration) (*Whole[S], error
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
+	s.coh.cover(rkey)
 	w := &Whole[S]{s: s, id: s.nextNS.Add(1), rkey: rkey, ttl: min(ttl, s.opts.MaxStaleness)}
 	w.ver = s.holdWholeVersion(rkey)
 	runtime.AddCleanup(w, func(a wholeRelease) { a.s.releaseWholeVersion(a.rkey) }, wholeRelease{s, rkey})
@@ -151,6 +154,9 @@ func (w *Whole[S]) Load(ctx context.Context, fetch func(ctx context.Context) (S,
 	}
 	tok, ver := w.s.coh.token(), w.ver.n.Load()
 	w.stats.loads.Add(1)
+	if r := w.s.coh.kt.reader(); r != nil { // after the token: see readNodeFor
+		ctx = context.WithValue(ctx, readerKey{}, readerFor{w.s.rdb, r})
+	}
 	v, size, err := fetch(ctx)
 	if err != nil {
 		return v, false, err
@@ -161,6 +167,25 @@ func (w *Whole[S]) Load(ctx context.Context, fetch func(ctx context.Context) (S,
 	}
 	w.keep(v, size, tok, ver)
 	return v, true, nil
+}
+
+// readerKey is the context key under which Load hands fetch the Store's
+// tracked connections (see ReadClient).
+type readerKey struct{}
+
+type readerFor struct{ rdb, tracked redis.UniversalClient }
+
+// ReadClient returns the client a Whole's fetch should read with, given
+// the client rdb it would use: under CoherenceTrackingKeys, when rdb is
+// the Store's own client, the Store's tracked connections, so that Redis
+// tells the Store of later writes to what fetch read; rdb otherwise. A
+// fetch that reads with another client leaves the copy with no coherence
+// but the TTL under that mode.
+func ReadClient(ctx context.Context, rdb redis.UniversalClient) redis.UniversalClient {
+	if r, ok := ctx.Value(readerKey{}).(readerFor); ok && r.rdb == rdb {
+		return r.tracked
+	}
+	return rdb
 }
 
 // keep stores v, read under tok and ver, unless a write may have overtaken

@@ -161,7 +161,7 @@ func (b *BloomFilter[T]) positions(items []T) ([]any, error) {
 func (b *BloomFilter[T]) run(ctx context.Context, s *redis.Script, args []any) *redis.Cmd {
 	ctx, cancel := b.opts.opContext(ctx)
 	defer cancel()
-	return s.Run(ctx, b.rdb, []string{b.bitsKey, b.paramsKey}, args...)
+	return s.Run(ctx, cache.ReadClient(ctx, b.rdb), []string{b.bitsKey, b.paramsKey}, args...)
 }
 
 // Add adds v and reports whether it was new: false means v, or elements

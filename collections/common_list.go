@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/codec"
 )
 
@@ -39,7 +40,7 @@ func (b *base) llen(ctx context.Context) (int64, error) {
 func (b *base) lrange(ctx context.Context, op string, start, stop int64) ([]string, error) {
 	var raws []string
 	err := b.rt(ctx, op, false, func(ctx context.Context) (err error) {
-		raws, err = b.rdb.LRange(ctx, b.key, start, stop).Result()
+		raws, err = cache.ReadClient(ctx, b.rdb).LRange(ctx, b.key, start, stop).Result()
 		return err
 	})
 	return raws, err

@@ -145,7 +145,7 @@ func (c *Counter[K]) local(ctx context.Context) (map[K]int64, bool) {
 func (c *Counter[K]) readAll(ctx context.Context) (map[K]int64, int, error) {
 	var raw map[string]string
 	err := c.b.rt(ctx, "scan", false, func(ctx context.Context) (err error) {
-		raw, err = c.b.rdb.HGetAll(ctx, c.b.key).Result()
+		raw, err = cache.ReadClient(ctx, c.b.rdb).HGetAll(ctx, c.b.key).Result()
 		return err
 	})
 	if err != nil {

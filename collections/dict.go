@@ -123,7 +123,7 @@ func (d *Dict[K, V]) local(ctx context.Context) (map[K]V, bool) {
 func (d *Dict[K, V]) readAll(ctx context.Context) (map[K]V, int, error) {
 	var raw map[string]string
 	err := d.b.rt(ctx, "items", false, func(ctx context.Context) (err error) {
-		raw, err = d.b.rdb.HGetAll(ctx, d.b.key).Result()
+		raw, err = cache.ReadClient(ctx, d.b.rdb).HGetAll(ctx, d.b.key).Result()
 		return err
 	})
 	if err != nil {

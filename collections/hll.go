@@ -151,7 +151,7 @@ func (h *HyperLogLog[T]) Len(ctx context.Context) (int64, error) {
 func (h *HyperLogLog[T]) count(ctx context.Context) (int64, int, error) {
 	ctx, cancel := h.opts.opContext(ctx)
 	defer cancel()
-	n, err := h.rdb.PFCount(ctx, h.key).Result()
+	n, err := cache.ReadClient(ctx, h.rdb).PFCount(ctx, h.key).Result()
 	return n, memberOverhead, redisError(h.key, err)
 }
 

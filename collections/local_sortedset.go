@@ -47,7 +47,7 @@ func (z *SortedSet[T]) local(ctx context.Context) (*zsetCopy[T], bool) {
 func (z *SortedSet[T]) readAll(ctx context.Context) (*zsetCopy[T], int, error) {
 	var zs []redis.Z
 	err := z.b.rt(ctx, "range by rank", false, func(ctx context.Context) (err error) {
-		zs, err = z.b.rdb.ZRangeWithScores(ctx, z.b.key, 0, -1).Result()
+		zs, err = cache.ReadClient(ctx, z.b.rdb).ZRangeWithScores(ctx, z.b.key, 0, -1).Result()
 		return err
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tiercache/tiercache/cache"
 	"github.com/tiercache/tiercache/codec"
 )
 
@@ -291,7 +292,7 @@ func (m *MultiMapTTL[V]) readCopies(ctx context.Context, ks []string) ([]*mmCopy
 	var res []any
 	sent := time.Now()
 	err := m.b.rtOn(ctx, "get", m.failKey(ks), false, func(ctx context.Context) (err error) {
-		res, err = multimapGet.Run(ctx, m.b.rdb, ks).Slice()
+		res, err = multimapGet.Run(ctx, cache.ReadClient(ctx, m.b.rdb), ks).Slice()
 		return err
 	})
 	if err != nil {

@@ -182,7 +182,7 @@ func (s *Set[T]) local(ctx context.Context) (m map[T]struct{}, ok bool) {
 func (s *Set[T]) readAll(ctx context.Context) (map[T]struct{}, int, error) {
 	var raws []string
 	err := s.b.rt(ctx, "members", false, func(ctx context.Context) (err error) {
-		raws, err = s.b.rdb.SMembers(ctx, s.b.key).Result()
+		raws, err = cache.ReadClient(ctx, s.b.rdb).SMembers(ctx, s.b.key).Result()
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,204 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tiercache/tiercache/codec"
+)
+
+// TestCoherenceModes runs the tracking guarantees of TestCoherence (foreign
+// writes, the torture, a killed and a held-down stream) in the per-namespace
+// broadcast and key-level modes, on a single server and on a 3-master
+// cluster, and what only key-level tracking must show.
+func TestCoherenceModes(t *testing.T) {
+	for _, d := range deployments(t) {
+		for _, mode := range []Coherence{CoherenceTrackingNamespaces, CoherenceTrackingKeys} {
+			d := d
+			d.mode = mode
+			t.Run(d.name+"/"+mode.String(), func(t *testing.T) {
+				t.Run("ForeignWrites", func(t *testing.T) { testForeignWrites(t, d) })
+				t.Run("Torture", func(t *testing.T) { testTorture(t, d) })
+				t.Run("ConnectionKilled", func(t *testing.T) { testConnectionKilled(t, d) })
+				t.Run("ConnectionHeldDown", func(t *testing.T) { testConnectionHeldDown(t, d) })
+				t.Run("HearsOnlyItsOwn", func(t *testing.T) { testHearsOnlyItsOwn(t, d) })
+				if mode == CoherenceTrackingKeys {
+					t.Run("DataConnectionKilled", func(t *testing.T) { testDataConnectionKilled(t, d) })
+					t.Run("TrackingTableFull", func(t *testing.T) { testTrackingTableFull(t, d) })
+					t.Run("OwnWrites", func(t *testing.T) { ownWritesTorture(t, d, mode) })
+				}
+			})
+		}
+	}
+}
+
+// hearing records the keys of every invalidation message a Store's streams
+// receive.
+type hearing struct {
+	mu   sync.Mutex
+	keys map[string]int
+}
+
+func hear(s *Store) *hearing {
+	h := &hearing{keys: map[string]int{}}
+	fn := func(_ string, m *redis.Message) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, k := range m.PayloadSlice {
+			h.keys[k]++
+		}
+		if m.Payload != "" {
+			h.keys[m.Payload]++
+		}
+	}
+	s.coh.heard.Store(&fn)
+	return h
+}
+
+func (h *hearing) count(k string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.keys[k]
+}
+
+// testHearsOnlyItsOwn: a Store is told of writes to what it may hold, not
+// of the others: under per-namespace broadcast, the keys of its namespaces;
+// under key-level tracking, the keys it read. The write it must not hear
+// goes first, on the same server, and the one it must hear after: once the
+// second has arrived, the first would have.
+func testHearsOnlyItsOwn(t *testing.T, d deployment) {
+	ctx := context.Background()
+	s := coherentStore(t, d.client(t), d.mode)
+	h := hear(s)
+	mine := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	other := newCache(t, coherentStore(t, d.client(t), CoherenceNone), Options[string]{Codec: codec.String()})
+	foreign := d.client(t)
+	set := func(rkey, v string) {
+		t.Helper()
+		require.NoError(t, foreign.Set(ctx, rkey, envelope(t, v), time.Hour).Err())
+	}
+	// One hash slot for all: one server, one ordered stream.
+	read, unread, otherNS := mine.RedisKey("{t}read"), mine.RedisKey("{t}unread"), other.RedisKey("{t}x")
+	for _, k := range []string{read, unread, otherNS} {
+		set(k, "v1")
+	}
+	// A namespace opened after the streams were up restarts them (under
+	// per-namespace broadcast): the Store is coherent again once they are.
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	require.NoError(t, s.WaitCoherent(wctx))
+	v, err := mine.Get(ctx, "{t}read")
+	require.NoError(t, err)
+	require.Equal(t, "v1", v)
+	require.True(t, local(mine, "{t}read"))
+
+	set(otherNS, "v2")
+	if d.mode == CoherenceTrackingKeys {
+		set(unread, "v2")
+	}
+	set(read, "v2")
+	eventually(t, func() bool { return h.count(read) > 0 }, "the write of a key read was not heard")
+	require.Zero(t, h.count(otherNS), "heard a write to another namespace")
+	if d.mode == CoherenceTrackingKeys {
+		require.Zero(t, h.count(unread), "heard a write to a key never read")
+	}
+	eventually(t, func() bool { v, _ := mine.Get(ctx, "{t}read"); return v == "v2" }, "the write was not seen")
+}
+
+// trackedIDs returns the client ids of the connections on srv that track
+// keys for another connection (the Store's tracked read connections).
+func trackedIDs(t *testing.T, cl *redis.Client) []string {
+	t.Helper()
+	list, err := cl.ClientList(context.Background()).Result()
+	require.NoError(t, err)
+	var ids []string
+	for _, line := range strings.Split(list, "\n") {
+		f := map[string]string{}
+		for _, kv := range strings.Fields(line) {
+			k, v, _ := strings.Cut(kv, "=")
+			f[k] = v
+		}
+		if r, ok := f["redir"]; ok && r != "-1" && r != "0" {
+			ids = append(ids, f["id"])
+		}
+	}
+	return ids
+}
+
+// testDataConnectionKilled: Redis forgets what a connection read when it
+// closes, and would send no invalidation for it. Killing the Store's
+// tracked read connections (not its streams) flushes the local tier before
+// a write made after the kill can be served stale.
+func testDataConnectionKilled(t *testing.T, d deployment) {
+	ctx := context.Background()
+	s := coherentStore(t, d.client(t), d.mode)
+	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	foreign := d.client(t)
+	for i := range 3 {
+		k := fmt.Sprint("k", i)
+		require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "old"), time.Hour).Err())
+		eventually(t, func() bool { v, _ := c.Get(ctx, k); return v == "old" && local(c, k) }, "never cached")
+		resyncs := c.Stats().Resyncs
+		srv := d.servers[d.serverOf(c.RedisKey(k))].Client(t)
+		ids := trackedIDs(t, srv)
+		require.NotEmpty(t, ids, "no tracked read connection on the key's server")
+		for _, id := range ids {
+			require.NoError(t, srv.ClientKillByFilter(ctx, "ID", id).Err())
+		}
+		eventually(t, func() bool { return c.Stats().Resyncs > resyncs }, "the killed read connection went unnoticed")
+		require.False(t, local(c, k), "the local tier was not flushed")
+		require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "new"), time.Hour).Err())
+		v, err := c.Get(ctx, k)
+		require.NoError(t, err)
+		require.Equal(t, "new", v)
+		// Read again through new connections, it is kept and invalidated.
+		eventually(t, func() bool { v, _ := c.Get(ctx, k); return v == "new" && local(c, k) }, "never cached again")
+		require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "newer"), time.Hour).Err())
+		eventually(t, func() bool { v, _ := c.Get(ctx, k); return v == "newer" }, "a write after the reconnect was not seen")
+	}
+}
+
+// testTrackingTableFull: with Redis' tracking table capped, Redis evicts
+// keys from it and sends their invalidation; the Store drops them, and
+// serves no key stale after writes to all of them.
+func testTrackingTableFull(t *testing.T, d deployment) {
+	ctx := context.Background()
+	for _, srv := range d.servers {
+		cl := srv.Client(t)
+		require.NoError(t, cl.ConfigSet(ctx, "tracking-table-max-keys", "5").Err())
+		t.Cleanup(func() { _ = cl.ConfigSet(context.Background(), "tracking-table-max-keys", "1000000").Err() })
+	}
+	s := coherentStore(t, d.client(t), d.mode)
+	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	foreign := d.client(t)
+	const n = 60
+	for i := range n {
+		require.NoError(t, foreign.Set(ctx, c.RedisKey(fmt.Sprint("k", i)), envelope(t, "old"), time.Hour).Err())
+	}
+	for i := range n {
+		v, err := c.Get(ctx, fmt.Sprint("k", i))
+		require.NoError(t, err)
+		require.Equal(t, "old", v)
+	}
+	eventually(t, func() bool { return c.Stats().Invalidations > 0 }, "no key was evicted from the tracking table")
+	evicted := c.Stats().Invalidations
+	for i := range n {
+		require.NoError(t, foreign.Set(ctx, c.RedisKey(fmt.Sprint("k", i)), envelope(t, "new"), time.Hour).Err())
+	}
+	eventually(t, func() bool {
+		for i := range n {
+			if v, err := c.Get(ctx, fmt.Sprint("k", i)); err != nil || v != "new" {
+				return false
+			}
+		}
+		return true
+	}, "a key evicted from the tracking table was served stale")
+	t.Logf("%d keys evicted from the tracking table before the writes", evicted)
+}
