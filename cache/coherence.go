@@ -242,7 +242,7 @@ func (c *coherence) token() uint64 { return c.seq.Load() }
 // keepable reports whether a value of Redis key rkey obtained by a Redis
 // call that started at token t may be kept locally now.
 func (c *coherence) keepable(rkey string, t uint64) bool {
-	return c.down.Load() == 0 && c.flushed.Load() <= t && c.marks[c.bucket(rkey)].Load() <= t
+	return c.down.Load() == 0 && c.flushed.Load() <= t && c.marks[c.bucket(rkey)].Load() <= t && c.kt.keepable()
 }
 
 func (c *coherence) bucket(rkey string) int {

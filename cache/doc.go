@@ -31,7 +31,11 @@
 // master running CLIENT TRACKING in broadcast mode over its prefix, so that
 // every write under the prefix, by any client, evicts the local copies in
 // every Store; on servers without tracking, writes made through tiercache
-// publish their keys instead (see Coherence). A value read from Redis is
+// publish their keys instead (see Coherence). For a large fleet,
+// CoherenceTrackingNamespaces (one broadcast prefix per namespace) and
+// CoherenceTrackingKeys (Redis tells a Store only of the keys it read)
+// bound each Store's invalidations by what it holds; StoreOptions.Coherence
+// says when to pick which. A value read from Redis is
 // not kept locally if an invalidation of its key arrived after the read
 // started; while an invalidation connection is down nothing is kept
 // locally, and the local tier is flushed when it goes down and when it is

@@ -107,3 +107,26 @@ func ExampleNewStore_ring() {
 	// Output:
 	// Ada Grace <nil>
 }
+
+// A Store in key-level tracking: Redis tells it only of writes to the keys
+// it read, however many other Stores and keys there are. Reads that may be
+// kept go through a pool of the Store's own; the local tier is flushed
+// when one of its connections closes.
+func ExampleCoherenceTrackingKeys() {
+	ctx := context.Background()
+	rdb := cache.RedisForExamples()
+	store, err := cache.NewStore(rdb, cache.StoreOptions{Coherence: cache.CoherenceTrackingKeys})
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	users, _ := cache.New(store, "example-keys", cache.Options[User]{TTL: time.Minute})
+	if err := store.WaitCoherent(ctx); err != nil {
+		panic(err)
+	}
+	_ = users.Set(ctx, "1", User{ID: 1, Name: "Ada"})
+	u, err := users.Get(ctx, "1")
+	fmt.Println(u.Name, err, store.Coherence())
+	// Output:
+	// Ada <nil> tracking-keys
+}

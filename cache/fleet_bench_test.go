@@ -24,8 +24,8 @@ import (
 
 // The fleet: fleetStores Stores; fleetNamespaces namespaces of fleetKeysPerNS
 // keys each, all in Redis; Store i holds namespace i. A foreign client
-// writes fleetWriteRate keys a second, in pipelines of fleetBatch, for
-// fleetDuration.
+// writes for fleetDuration: fleetWriteRate keys a second in pipelines of
+// fleetBatch, and again fleetSingleRate a second one key per command.
 const (
 	fleetStores     = 32
 	fleetNamespaces = 100
@@ -33,6 +33,7 @@ const (
 	fleetMinHeld    = 990 // keys of its namespace each Store must hold after its reads
 	fleetWriteRate  = 5000
 	fleetBatch      = 50
+	fleetSingleRate = 1000 // what one writer sustains here, one round trip each, in every mode
 	fleetDuration   = 2 * time.Second
 )
 
@@ -60,7 +61,9 @@ const (
 //     (1 by definition); a per-key mode should come down to held/written.
 //   - redis-cpu-µs/write: Redis' used_cpu_user+used_cpu_sys (INFO cpu)
 //     over the write phase and until the last held key's invalidation
-//     arrived, per foreign write: the SETs and their invalidations.
+//     arrived, less Redis' background CPU at the rate measured over as long
+//     an idle time just before, per foreign write: the SETs and their
+//     invalidations.
 //   - redis-mem-KB: INFO used_memory after the Stores' reads minus before
 //     the Stores were opened (keys already loaded): connections included.
 //   - redis-clients: INFO connected_clients after the reads (the foreign
@@ -99,21 +102,26 @@ func BenchmarkFleetCoherence(b *testing.B) {
 		name string
 		mode Coherence
 	}{{"Broadcast", CoherenceTracking}, {"Namespaces", CoherenceTrackingNamespaces}, {"Keys", CoherenceTrackingKeys}}
-	results := map[string]fleetResult{}
-	var names []string
-	for _, m := range modes {
-		b.Run(m.name, func(b *testing.B) {
-			r := runFleet(b, m.mode, rkeys, index, env)
-			results[m.name] = r
-			for _, mt := range r.metrics(results["Broadcast"]) {
-				b.ReportMetric(mt.value, mt.unit)
+	// Redis sends a broadcast prefix's keys of one event loop pass in one
+	// message: pipelined writes fold into few messages, single ones do not.
+	for _, shape := range []struct{ batch, rate int }{{fleetBatch, fleetWriteRate}, {1, fleetSingleRate}} {
+		batch := shape.batch
+		results := map[string]fleetResult{}
+		var names []string
+		for _, m := range modes {
+			b.Run(fmt.Sprintf("Batch%d/%s", batch, m.name), func(b *testing.B) {
+				r := runFleet(b, m.mode, batch, shape.rate, rkeys, index, env)
+				results[m.name] = r
+				for _, mt := range r.metrics(results["Broadcast"]) {
+					b.ReportMetric(mt.value, mt.unit)
+				}
+			})
+			if _, ok := results[m.name]; ok {
+				names = append(names, m.name)
 			}
-		})
-		if _, ok := results[m.name]; ok {
-			names = append(names, m.name)
 		}
+		printFleetTable(fmt.Sprintf("BenchmarkFleetCoherence/Batch%d", batch), names, results)
 	}
-	printFleetTable(names, results)
 }
 
 // fleetResult is what one mode's run measured.
@@ -181,15 +189,17 @@ func fleetKey(k int) string       { return fmt.Sprintf("k%04d", k) }
 // fleet is one mode's foreign client and Stores; Store i holds namespace i.
 type fleet struct {
 	foreign *redis.Client
+	batch   int // the foreign writes per command (a pipeline)
+	rate    int // the foreign writes per second
 	stores  []*Store
 	caches  []*Cache[string]
 }
 
 // runFleet measures one mode on a redis-server of its own.
-func runFleet(b *testing.B, mode Coherence, rkeys []string, index map[string]int, env []byte) fleetResult {
+func runFleet(b *testing.B, mode Coherence, batch, rate int, rkeys []string, index map[string]int, env []byte) fleetResult {
 	b.StopTimer()
 	srv := redistest.Start(b)
-	f := &fleet{foreign: srv.Client(b)}
+	f := &fleet{foreign: srv.Client(b), batch: batch, rate: rate}
 	order := rand.New(rand.NewPCG(1, 2)).Perm(len(rkeys)) // the foreign writes' keys, in order
 	for chunk := range slices.Chunk(order, 1000) {
 		f.set(b, rkeys, chunk, env)
@@ -304,15 +314,21 @@ func (f *fleet) writePhase(b *testing.B, rkeys []string, index map[string]int, o
 		}
 	}()
 	inv0, resyncs0 := f.counts()
-	cpu0 := redisInfo(b, f.foreign)
+	// Redis' own background (its cron, the streams' health pings) over as
+	// long a time with no writes, to take out of the write phase's CPU.
+	cpu := func(info func(string) float64) float64 { return info("used_cpu_user") + info("used_cpu_sys") }
+	idle0, idleStart := cpu(redisInfo(b, f.foreign)), time.Now()
+	time.Sleep(fleetDuration) // the measurement window, not a wait for a signal
+	idleRate := (cpu(redisInfo(b, f.foreign)) - idle0) / time.Since(idleStart).Seconds()
+	cpu0, cpuStart := cpu(redisInfo(b, f.foreign)), time.Now()
 
-	tick := time.NewTicker(time.Second * fleetBatch / fleetWriteRate)
+	tick := time.NewTicker(time.Second * time.Duration(f.batch) / time.Duration(f.rate))
 	defer tick.Stop()
 	b.StartTimer()
 	phase := time.Now()
-	for time.Since(phase) < fleetDuration && r.writes+fleetBatch <= len(order) {
+	for time.Since(phase) < fleetDuration && r.writes+f.batch <= len(order) {
 		<-tick.C
-		batch := order[r.writes : r.writes+fleetBatch]
+		batch := order[r.writes : r.writes+f.batch]
 		now := int64(time.Since(t0)) + 1
 		for _, g := range batch {
 			if held[g] {
@@ -332,14 +348,14 @@ func (f *fleet) writePhase(b *testing.B, rkeys []string, index map[string]int, o
 			b.Fatalf("%d writes of held keys never reached the Store that held them", pending.Load())
 		}
 	}
-	cpu1 := redisInfo(b, f.foreign)
+	cpu1, cpuEnd := cpu(redisInfo(b, f.foreign)), time.Now()
 	inv1, resyncs1 := f.counts()
 	if resyncs1 != resyncs0 {
 		b.Fatalf("%d streams restarted during the write phase: the figures are void", resyncs1-resyncs0)
 	}
 	r.msgs = float64(msgs.Load())
 	r.invalidated = float64(inv1 - inv0)
-	r.cpu = cpu1("used_cpu_user") + cpu1("used_cpu_sys") - cpu0("used_cpu_user") - cpu0("used_cpu_sys")
+	r.cpu = cpu1 - cpu0 - idleRate*cpuEnd.Sub(cpuStart).Seconds()
 	mu.Lock()
 	defer mu.Unlock()
 	require.NotEmpty(b, lags)
@@ -390,7 +406,7 @@ func redisInfo(b *testing.B, rdb *redis.Client) func(field string) float64 {
 }
 
 // printFleetTable prints the modes' figures side by side, one metric a row.
-func printFleetTable(names []string, results map[string]fleetResult) {
+func printFleetTable(title string, names []string, results map[string]fleetResult) {
 	if len(names) == 0 {
 		return
 	}
@@ -406,7 +422,7 @@ func printFleetTable(names []string, results map[string]fleetResult) {
 		}
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "BenchmarkFleetCoherence\t%s\t\n", strings.Join(names, "\t"))
+	fmt.Fprintf(tw, "%s\t%s\t\n", title, strings.Join(names, "\t"))
 	for _, u := range units {
 		fmt.Fprintf(tw, "%s\t", u)
 		for _, col := range cols {

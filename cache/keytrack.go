@@ -58,16 +58,17 @@ type keyTracking struct {
 type trackedGen struct {
 	rdb     redis.UniversalClient
 	retired atomic.Bool
+	// uncovered: a connection reached a server that had no stream when
+	// the generation was made (one restarted, say, whose stream has not
+	// noticed yet). It reads untracked, and nothing read through the
+	// generation is kept: the stream's return makes a new one.
+	uncovered atomic.Bool
 }
 
 // retireAfter is how long a retired generation stays open for the reads
 // in flight on it (their replies are not kept: they started before the
 // flush that came with the new generation).
 const retireAfter = 30 * time.Second
-
-// errUncovered is what a tracked connection to a server without a stream
-// fails with; the Store is down then, and the read is not kept anyway.
-var errUncovered = errors.New("tiercache/cache: no invalidation stream for this server yet")
 
 // streamSetup is the setup of a stream connection: it records its client id
 // under its server's run id, and tracks nothing itself.
@@ -134,6 +135,16 @@ func (kt *keyTracking) stop() {
 	}
 }
 
+// keepable reports whether reads through the current generation may be
+// kept (see trackedGen.uncovered); true without key-level tracking.
+func (kt *keyTracking) keepable() bool {
+	if kt == nil {
+		return true
+	}
+	g := kt.cur.Load()
+	return g != nil && !g.uncovered.Load()
+}
+
 // reader returns the current generation's client, or nil.
 func (kt *keyTracking) reader() redis.UniversalClient {
 	if kt == nil {
@@ -162,7 +173,8 @@ func (kt *keyTracking) clone(g *trackedGen, ids map[string]int64) redis.Universa
 			}
 			id, ok := ids[runID(info)]
 			if !ok {
-				return errUncovered
+				g.uncovered.Store(true)
+				return nil
 			}
 			return cn.Do(ctx, "CLIENT", "TRACKING", "ON", "REDIRECT", id).Err()
 		}

@@ -29,6 +29,9 @@ func TestCoherenceModes(t *testing.T) {
 				t.Run("ConnectionKilled", func(t *testing.T) { testConnectionKilled(t, d) })
 				t.Run("ConnectionHeldDown", func(t *testing.T) { testConnectionHeldDown(t, d) })
 				t.Run("HearsOnlyItsOwn", func(t *testing.T) { testHearsOnlyItsOwn(t, d) })
+				if mode == CoherenceTrackingNamespaces {
+					t.Run("LateNamespace", func(t *testing.T) { testLateNamespace(t, d) })
+				}
 				if mode == CoherenceTrackingKeys {
 					t.Run("DataConnectionKilled", func(t *testing.T) { testDataConnectionKilled(t, d) })
 					t.Run("TrackingTableFull", func(t *testing.T) { testTrackingTableFull(t, d) })
@@ -201,4 +204,38 @@ func testTrackingTableFull(t *testing.T, d deployment) {
 		return true
 	}, "a key evicted from the tracking table was served stale")
 	t.Logf("%d keys evicted from the tracking table before the writes", evicted)
+}
+
+// testLateNamespace: a namespace opened once the streams are up is not
+// covered by them; opening it counts the Store down at once (before New
+// returns), so no read of it is kept until the streams have restarted with
+// its prefix, and after that a foreign write to it is seen.
+func testLateNamespace(t *testing.T, d deployment) {
+	ctx := context.Background()
+	s := coherentStore(t, d.client(t), d.mode)
+	foreign := d.client(t)
+	ns := uniqueNS(t)
+	rkey := s.opts.Prefix + ns + ":k"
+	require.NoError(t, foreign.Set(ctx, rkey, envelope(t, "old"), time.Hour).Err())
+	resyncs := s.Stats().Resyncs
+	c, err := New(s, ns, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	require.NoError(t, err)
+	require.Error(t, s.Ready(), "a new namespace's stream restart was not counted at once")
+	require.Greater(t, s.Stats().Resyncs, resyncs)
+	v, err := c.Get(ctx, "k")
+	require.NoError(t, err)
+	require.Equal(t, "old", v)
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	require.NoError(t, s.WaitCoherent(wctx))
+	eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "old" && local(c, "k") }, "never cached")
+	require.NoError(t, foreign.Set(ctx, rkey, envelope(t, "new"), time.Hour).Err())
+	eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "new" }, "a write to the late namespace was not seen")
+	n := 0
+	for _, p := range s.coh.prefixes() {
+		if p == s.opts.Prefix+ns+":" {
+			n++
+		}
+	}
+	require.Equal(t, 1, n, "the streams do not track the namespace's prefix: %v", s.coh.prefixes())
 }

@@ -51,7 +51,22 @@ type StoreOptions struct {
 	Logger *slog.Logger
 	// Coherence selects how local copies learn of writes to Redis.
 	// Default CoherenceAuto: CLIENT TRACKING where the server accepts it,
-	// else pub/sub. A local-only Store has none.
+	// broadcast over the whole prefix (CoherenceTracking), else pub/sub. A
+	// local-only Store has none.
+	//
+	// Which tracking mode: broadcast sends every write under the prefix to
+	// every Store, so Redis' work and each Store's grow with writes ×
+	// Stores; it costs Redis no memory per key and survives anything that
+	// closes a data connection. CoherenceTrackingNamespaces sends a Store
+	// only the writes to its namespaces: pick it when services share a
+	// Redis and prefix but not namespaces, and open the namespaces at
+	// start (a later one flushes once). CoherenceTrackingKeys sends a
+	// Store only the writes to keys it read: pick it for a large fleet, or
+	// many writes to keys few Stores hold; it costs Redis about 100 bytes
+	// per key held per Store (tracking-table-max-keys bounds it, by
+	// invalidating), a second connection pool, and a flush whenever one of
+	// its connections closes (a read timing out closes one). The README's
+	// "Coherence at fleet scale" has the measured figures.
 	Coherence Coherence
 	// MaxStaleness caps how long any local copy lives, whatever its
 	// namespace's LocalTTL: the backstop should an invalidation be lost.
