@@ -25,6 +25,7 @@ func TestCoherence(t *testing.T) {
 			t.Run("Torture", func(t *testing.T) { testTorture(t, d) })
 			t.Run("ConnectionKilled", func(t *testing.T) { testConnectionKilled(t, d) })
 			t.Run("ConnectionHeldDown", func(t *testing.T) { testConnectionHeldDown(t, d) })
+			t.Run("ServerRestarted", func(t *testing.T) { testServerRestarted(t, d) })
 			t.Run("PubSub", func(t *testing.T) { testPubSub(t, d) })
 			t.Run("FleetLease", func(t *testing.T) { testFleetLease(t, d) })
 			t.Run("LeaseHolderKilled", func(t *testing.T) { testLeaseHolderKilled(t, d) })
@@ -109,6 +110,10 @@ func testConnectionKilled(t *testing.T, d deployment) {
 		v, err := c.Get(ctx, k)
 		require.NoError(t, err)
 		require.Equal(t, "new", v, "served the overwritten value after reconnecting")
+		// What is read after the reconnect is kept, and invalidated.
+		eventually(t, func() bool { v, _ := c.Get(ctx, k); return v == "new" && local(c, k) }, "never cached again")
+		require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "newer"), time.Hour).Err())
+		eventually(t, func() bool { v, _ := c.Get(ctx, k); return v == "newer" }, "a write after the reconnect was not seen")
 	}
 }
 

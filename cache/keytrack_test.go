@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiercache/tiercache/codec"
+	"github.com/tiercache/tiercache/internal/faultproxy"
 )
 
 // TestCoherenceModes runs the tracking guarantees of TestCoherence (foreign
@@ -29,12 +30,16 @@ func TestCoherenceModes(t *testing.T) {
 				t.Run("ConnectionKilled", func(t *testing.T) { testConnectionKilled(t, d) })
 				t.Run("ConnectionHeldDown", func(t *testing.T) { testConnectionHeldDown(t, d) })
 				t.Run("HearsOnlyItsOwn", func(t *testing.T) { testHearsOnlyItsOwn(t, d) })
+				t.Run("ServerRestarted", func(t *testing.T) { testServerRestarted(t, d) })
 				if mode == CoherenceTrackingNamespaces {
 					t.Run("LateNamespace", func(t *testing.T) { testLateNamespace(t, d) })
 				}
 				if mode == CoherenceTrackingKeys {
 					t.Run("DataConnectionKilled", func(t *testing.T) { testDataConnectionKilled(t, d) })
 					t.Run("TrackingTableFull", func(t *testing.T) { testTrackingTableFull(t, d) })
+					if !d.cluster { // a Cluster's follower sees a master restart, whatever its stream
+						t.Run("RestartUnseenByStream", func(t *testing.T) { testRestartUnseenByStream(t, d) })
+					}
 					t.Run("OwnWrites", func(t *testing.T) { ownWritesTorture(t, d, mode) })
 				}
 			})
@@ -238,4 +243,88 @@ func testLateNamespace(t *testing.T, d deployment) {
 		}
 	}
 	require.Equal(t, 1, n, "the streams do not track the namespace's prefix: %v", s.coh.prefixes())
+}
+
+// testServerRestarted: the server holding a key the Store keeps is killed
+// and restarted (empty: no persistence) and the key written again. From the
+// restart on the Store never serves the old value; once coherent again it
+// keeps the new one and sees the next write.
+func testServerRestarted(t *testing.T, d deployment) {
+	ctx := context.Background()
+	s := coherentStore(t, d.client(t), d.mode)
+	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	foreign := d.client(t)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, s.WaitCoherent(wctx))
+	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "old"), time.Hour).Err())
+	eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "old" && local(c, "k") }, "never cached")
+
+	srv := d.servers[d.serverOf(c.RedisKey("k"))]
+	srv.Kill()
+	srv.Restart()
+	eventually(t, func() bool { return foreign.Set(ctx, c.RedisKey("k"), envelope(t, "new"), time.Hour).Err() == nil }, "the restarted server never took the write")
+	check := func() bool {
+		v, err := c.Get(ctx, "k")
+		require.NotEqual(t, "old", v, "served the value the restarted server no longer holds (err %v)", err)
+		return err == nil && v == "new"
+	}
+	eventually(t, func() bool { return check() && s.Ready() == nil && local(c, "k") }, "never coherent with the new value kept")
+	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "newer"), time.Hour).Err())
+	eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "newer" }, "a write after the restart was not seen")
+}
+
+// testRestartUnseenByStream: the server is restarted while its stream,
+// blackholed, has not noticed (it will at its next health ping, a second or
+// more later). The read connections redial the new process at once; Redis
+// tracks nothing for a stream it does not know, so nothing read through
+// them may be kept until the stream is back: a write right after a read is
+// seen by the next read.
+func testRestartUnseenByStream(t *testing.T, d deployment) {
+	ctx := context.Background()
+	proxies := map[string]*faultproxy.Proxy{}
+	for _, srv := range d.servers {
+		proxies[srv.Addr] = faultproxy.Start(t, srv.Addr)
+	}
+	s, err := NewStore(d.client(t), StoreOptions{Coherence: d.mode, invalidationAddr: func(addr string) string {
+		if p, ok := proxies[addr]; ok {
+			return p.Addr
+		}
+		return addr
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, s.WaitCoherent(wctx))
+	foreign := d.client(t)
+	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "old"), time.Hour).Err())
+	eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "old" && local(c, "k") }, "never cached")
+
+	srv := d.servers[d.serverOf(c.RedisKey("k"))]
+	proxies[srv.Addr].Blackhole()
+	srv.Kill()
+	srv.Restart()
+	eventually(t, func() bool { return foreign.Set(ctx, c.RedisKey("k"), envelope(t, "new"), time.Hour).Err() == nil }, "the restarted server never took the write")
+	checked, uncovered := 0, false
+	for i := range 20 {
+		v, err := c.Get(ctx, "k")
+		if err != nil {
+			continue // the breaker, after the kill
+		}
+		require.NotEqual(t, "old", v)
+		uncovered = uncovered || s.coh.kt.cur.Load().uncovered.Load()
+		want := fmt.Sprint("v", i)
+		require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, want), time.Hour).Err())
+		if v, err := c.Get(ctx, "k"); err == nil {
+			require.Equal(t, want, v, "kept a read the restarted server does not track")
+			checked++
+		}
+	}
+	require.Positive(t, checked, "no read answered: the test proves nothing")
+	require.True(t, uncovered, "no read met the restarted server before its stream noticed: the test proves nothing")
+	require.NoError(t, s.Ready(), "the stream noticed the restart before the reads: the test proves nothing")
+	proxies[srv.Addr].Heal()
+	require.NoError(t, s.WaitCoherent(wctx))
 }
