@@ -39,6 +39,8 @@ import (
 //     flushes the local tier (a retired generation's do not).
 //   - Redis matches a connection to its server's stream by run id, so a
 //     proxy or an address seen two ways does not mix servers up.
+//   - A Whole's fetch reads through ReadClient; a copy whose fetch did
+//     not is not kept.
 //   - Own writes: a key this Store wrote may be tracked by no connection,
 //     so no echo would come, nor any later foreign write's invalidation. The
 //     written value is stashed hidden and checked at once by a read through

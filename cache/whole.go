@@ -154,12 +154,22 @@ func (w *Whole[S]) Load(ctx context.Context, fetch func(ctx context.Context) (S,
 	}
 	tok, ver := w.s.coh.token(), w.ver.n.Load()
 	w.stats.loads.Add(1)
+	var rf *readerFor
 	if r := w.s.coh.kt.reader(); r != nil { // after the token: see readNodeFor
-		ctx = context.WithValue(ctx, readerKey{}, readerFor{w.s.rdb, r})
+		// Loads nest (MultiMapTTL's): one read serves them all, so they
+		// share the outermost's.
+		var ok bool
+		if rf, ok = ctx.Value(readerKey{}).(*readerFor); !ok {
+			rf = &readerFor{tracked: r}
+			ctx = context.WithValue(ctx, readerKey{}, rf)
+		}
 	}
 	v, size, err := fetch(ctx)
 	if err != nil {
 		return v, false, err
+	}
+	if rf != nil && !rf.used.Load() {
+		return v, false, nil // read untracked: nothing would tell of a write
 	}
 	if size < 0 { // not to be kept, nor read in full again until written
 		w.skip(ver)
@@ -173,16 +183,21 @@ func (w *Whole[S]) Load(ctx context.Context, fetch func(ctx context.Context) (S,
 // tracked connections (see ReadClient).
 type readerKey struct{}
 
-type readerFor struct{ rdb, tracked redis.UniversalClient }
+type readerFor struct {
+	tracked redis.UniversalClient
+	used    atomic.Bool // ReadClient handed tracked out
+}
 
 // ReadClient returns the client a Whole's fetch should read with, given
-// the client rdb it would use: under CoherenceTrackingKeys, when rdb is
-// the Store's own client, the Store's tracked connections, so that Redis
-// tells the Store of later writes to what fetch read; rdb otherwise. A
-// fetch that reads with another client leaves the copy with no coherence
-// but the TTL under that mode.
+// the client rdb it would use otherwise: inside Load under
+// CoherenceTrackingKeys, the Store's tracked connections, so that Redis
+// tells the Store of later writes to what fetch read (a Whole's key lives
+// on the Store's servers, whatever client the caller holds); rdb
+// otherwise. Under that mode Load keeps a copy only if its fetch read
+// through ReadClient.
 func ReadClient(ctx context.Context, rdb redis.UniversalClient) redis.UniversalClient {
-	if r, ok := ctx.Value(readerKey{}).(readerFor); ok && r.rdb == rdb {
+	if r, ok := ctx.Value(readerKey{}).(*readerFor); ok {
+		r.used.Store(true)
 		return r.tracked
 	}
 	return rdb

@@ -34,6 +34,10 @@ type tortureCase struct {
 	foreign func(ctx context.Context, j int64) error
 	// hasOwn and hasForeign read through the reader (Options.Local).
 	hasOwn, hasForeign func(ctx context.Context, k int64) (bool, error)
+	// reader is the structure they read, whose full reads (under key-level
+	// tracking, through the Store's connections, not the reader's client)
+	// its Local counters count.
+	reader interface{ Local() cache.WholeStats }
 }
 
 // tortureClients are what a tortureCase is built on: the reader's client,
@@ -54,10 +58,18 @@ type tortureClients struct {
 // next one is written, while reads go on. It counts the checked reads served locally and
 // fails if there were none: then it exercised nothing. Every structure's
 // torture fails with the invalidation of its local copy disabled.
+//
+// It runs in the default coherence and in key-level tracking.
 func localTorture(t *testing.T, build func(tc tortureClients) tortureCase) {
+	for _, mode := range []cache.Coherence{cache.CoherenceAuto, cache.CoherenceTrackingKeys} {
+		t.Run(mode.String(), func(t *testing.T) { localTortureIn(t, mode, build) })
+	}
+}
+
+func localTortureIn(t *testing.T, mode cache.Coherence, build func(tc tortureClients) tortureCase) {
 	dsOnBoth(t, func(t *testing.T, be dsBackend) {
 		ctx := context.Background()
-		store := localStore(t, be, cache.StoreOptions{})
+		store := localStore(t, be, cache.StoreOptions{Coherence: mode})
 		cmds := &dsCommands{}
 		c := build(tortureClients{reader: countedClient(t, be, cmds), writer: be.client(t), foreign: be.client(t),
 			name: dsName(t), opts: collections.Options{Local: store}})
@@ -114,7 +126,7 @@ func localTorture(t *testing.T, build func(tc tortureClients) tortureCase) {
 					if k > tortureSteps {
 						return
 					}
-					before := cmds.n.Load()
+					before, loads := cmds.n.Load(), c.reader.Local().Loads
 					in, err := c.hasOwn(ctx, k)
 					if err != nil {
 						t.Error(err)
@@ -126,7 +138,7 @@ func localTorture(t *testing.T, build func(tc tortureClients) tortureCase) {
 							return
 						}
 						checked.Add(1)
-						if cmds.n.Load() == before {
+						if cmds.n.Load() == before && c.reader.Local().Loads == loads {
 							local.Add(1)
 						}
 						if checkedUpTo.Load() < k {
@@ -182,6 +194,7 @@ func TestLocalSetTorture(t *testing.T) {
 		writer := dsMust[*collections.Set[string]](t)(collections.NewSet(tc.writer, tc.name, collections.SetOptions[string]{Options: tc.opts}))
 		foreign := dsMust[*collections.Set[string]](t)(collections.NewSet(tc.foreign, tc.name, collections.SetOptions[string]{}))
 		return tortureCase{
+			reader:     reader,
 			own:        func(ctx context.Context, k int64) error { _, err := writer.Add(ctx, itoa("own-", k)); return err },
 			retire:     func(ctx context.Context, k int64) error { return writer.Remove(ctx, itoa("own-", k-1)) },
 			foreign:    func(ctx context.Context, j int64) error { _, err := foreign.Add(ctx, itoa("foreign-", j)); return err },
@@ -198,6 +211,7 @@ func TestLocalDictTorture(t *testing.T) {
 		writer := dsMust[*collections.Dict[string, int64]](t)(collections.NewDict(tc.writer, tc.name, o))
 		foreign := dsMust[*collections.Dict[string, int64]](t)(collections.NewDict(tc.foreign, tc.name, collections.DictOptions[string, int64]{}))
 		return tortureCase{
+			reader:  reader,
 			own:     func(ctx context.Context, k int64) error { return writer.Set(ctx, "own", k) },
 			foreign: func(ctx context.Context, j int64) error { return foreign.Set(ctx, itoa("foreign-", j), j) },
 			hasOwn: func(ctx context.Context, k int64) (bool, error) {
@@ -216,6 +230,7 @@ func TestLocalCounterTorture(t *testing.T) {
 		writer := dsMust[*collections.Counter[string]](t)(collections.NewCounter(tc.writer, tc.name, o))
 		foreign := dsMust[*collections.Counter[string]](t)(collections.NewCounter(tc.foreign, tc.name, collections.CounterOptions[string]{}))
 		return tortureCase{
+			reader: reader,
 			own: func(ctx context.Context, k int64) error {
 				if k == 0 {
 					return nil
@@ -243,7 +258,8 @@ func TestLocalSortedSetTorture(t *testing.T) {
 		writer := dsMust[*collections.SortedSet[string]](t)(collections.NewSortedSet(tc.writer, tc.name, o))
 		foreign := dsMust[*collections.SortedSet[string]](t)(collections.NewSortedSet(tc.foreign, tc.name, collections.SortedSetOptions[string]{}))
 		return tortureCase{
-			own: func(ctx context.Context, k int64) error { return writer.SetScore(ctx, "own", float64(k)) },
+			reader: reader,
+			own:    func(ctx context.Context, k int64) error { return writer.SetScore(ctx, "own", float64(k)) },
 			foreign: func(ctx context.Context, j int64) error {
 				return foreign.SetScore(ctx, itoa("foreign-", j), float64(j))
 			},
@@ -261,7 +277,7 @@ func TestLocalSortedSetTorture(t *testing.T) {
 
 // listTorture is the torture of a List or a Deque: appends, and a read of
 // the whole.
-func listTorture(own, foreign func(ctx context.Context, v string) error, all func(ctx context.Context) ([]string, error)) tortureCase {
+func listTorture(reader interface{ Local() cache.WholeStats }, own, foreign func(ctx context.Context, v string) error, all func(ctx context.Context) ([]string, error)) tortureCase {
 	has := func(prefix string) func(ctx context.Context, k int64) (bool, error) {
 		return func(ctx context.Context, k int64) (bool, error) {
 			vs, err := all(ctx)
@@ -273,6 +289,7 @@ func listTorture(own, foreign func(ctx context.Context, v string) error, all fun
 		foreign:    func(ctx context.Context, j int64) error { return foreign(ctx, itoa("foreign-", j)) },
 		hasOwn:     has("own-"),
 		hasForeign: has("foreign-"),
+		reader:     reader,
 	}
 }
 
@@ -282,7 +299,7 @@ func TestLocalListTorture(t *testing.T) {
 		reader := dsMust[*collections.List[string]](t)(collections.NewList(tc.reader, tc.name, o))
 		writer := dsMust[*collections.List[string]](t)(collections.NewList(tc.writer, tc.name, o))
 		foreign := dsMust[*collections.List[string]](t)(collections.NewList(tc.foreign, tc.name, collections.ListOptions[string]{}))
-		return listTorture(
+		return listTorture(reader,
 			func(ctx context.Context, v string) error { _, err := writer.Append(ctx, v); return err },
 			func(ctx context.Context, v string) error { _, err := foreign.Append(ctx, v); return err },
 			func(ctx context.Context) ([]string, error) { return reader.Range(ctx, 0, -1) })
@@ -295,7 +312,7 @@ func TestLocalDequeTorture(t *testing.T) {
 		reader := dsMust[*collections.Deque[string]](t)(collections.NewDeque(tc.reader, tc.name, o))
 		writer := dsMust[*collections.Deque[string]](t)(collections.NewDeque(tc.writer, tc.name, o))
 		foreign := dsMust[*collections.Deque[string]](t)(collections.NewDeque(tc.foreign, tc.name, collections.DequeOptions[string]{}))
-		return listTorture(
+		return listTorture(reader,
 			func(ctx context.Context, v string) error { _, err := writer.AppendLeft(ctx, v); return err },
 			func(ctx context.Context, v string) error { _, err := foreign.Append(ctx, v); return err },
 			func(ctx context.Context) ([]string, error) { return reader.Range(ctx, 0, -1) })
@@ -310,6 +327,7 @@ func TestLocalBloomTorture(t *testing.T) {
 		}
 		reader, writer, foreign := bloom(tc.reader, tc.opts), bloom(tc.writer, tc.opts), bloom(tc.foreign, collections.Options{})
 		return tortureCase{
+			reader:     reader,
 			own:        func(ctx context.Context, k int64) error { _, err := writer.Add(ctx, itoa("own-", k)); return err },
 			foreign:    func(ctx context.Context, j int64) error { _, err := foreign.Add(ctx, itoa("foreign-", j)); return err },
 			hasOwn:     func(ctx context.Context, k int64) (bool, error) { return reader.Contains(ctx, itoa("own-", k)) },
@@ -358,6 +376,7 @@ func TestLocalHyperLogLogTorture(t *testing.T) {
 			}
 		}
 		return tortureCase{
+			reader:     reader,
 			own:        write(writer, ownShadow, ownCount[:], "own-"),
 			foreign:    write(foreign, foreignShadow, foreignCount[:], "foreign-"),
 			hasOwn:     seen(ownCount[:]),
@@ -378,7 +397,8 @@ func TestLocalMultiMapTTLTorture(t *testing.T) {
 		}
 		reader, writer, foreign := mm(tc.reader, tc.opts), mm(tc.writer, tc.opts), mm(tc.foreign, collections.Options{})
 		return tortureCase{
-			own: func(ctx context.Context, k int64) error { return writer.Add(ctx, "k", time.Hour, itoa("own-", k)) },
+			reader: reader,
+			own:    func(ctx context.Context, k int64) error { return writer.Add(ctx, "k", time.Hour, itoa("own-", k)) },
 			foreign: func(ctx context.Context, j int64) error {
 				return foreign.Add(ctx, "k", time.Hour, itoa("foreign-", j))
 			},

@@ -34,10 +34,9 @@ type Options struct {
 	// read the map key: one copy per map key). Any write to the collection's key, by
 	// any client, invalidates the copy when the Store runs tracking
 	// coherence (cache.CoherenceTracking, what Auto picks on Redis 6 and
-	// later, or its per-namespace or key-level variants: with key-level
-	// tracking the copies are read through the Store's tracked connections
-	// when the collection's client is the Store's own; with another client
-	// they have only LocalTTL). Under pub/sub or no coherence, other processes' writes to
+	// later, or its per-namespace or key-level variants; with key-level
+	// tracking the copies are read through the Store's tracked
+	// connections). Under pub/sub or no coherence, other processes' writes to
 	// collections are not announced, and a copy may be stale for up to
 	// LocalTTL. Writes through any value of the collection in this process
 	// (the same name opened twice included) invalidate the copy of every
