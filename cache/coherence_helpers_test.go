@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiercache/tiercache/codec"
+	"github.com/tiercache/tiercache/internal/faultproxy"
 	"github.com/tiercache/tiercache/internal/keys"
 	"github.com/tiercache/tiercache/internal/redistest"
 )
@@ -179,4 +180,26 @@ func envelope(t testing.TB, v string) []byte {
 func local[V any](c *Cache[V], key string) bool {
 	_, ok := c.localGet(key)
 	return ok
+}
+
+// proxiedStore returns a coherent Store on d, in d.mode, whose invalidation
+// connections go through a fault proxy per server, by the server's address.
+func proxiedStore(t *testing.T, d deployment) (*Store, map[string]*faultproxy.Proxy) {
+	t.Helper()
+	proxies := map[string]*faultproxy.Proxy{}
+	for _, srv := range d.servers {
+		proxies[srv.Addr] = faultproxy.Start(t, srv.Addr)
+	}
+	s, err := NewStore(d.client(t), StoreOptions{Coherence: d.mode, invalidationAddr: func(addr string) string {
+		if p, ok := proxies[addr]; ok {
+			return p.Addr
+		}
+		return addr
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, s.WaitCoherent(ctx))
+	return s, proxies
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiercache/tiercache/codec"
-	"github.com/tiercache/tiercache/internal/faultproxy"
 	"github.com/tiercache/tiercache/internal/keys"
 	"github.com/tiercache/tiercache/internal/redistest"
 )
@@ -121,21 +120,9 @@ func testConnectionKilled(t *testing.T, d deployment) {
 // reconnect, nothing is kept locally and every read goes to Redis.
 func testConnectionHeldDown(t *testing.T, d deployment) {
 	ctx := context.Background()
-	proxies := map[string]*faultproxy.Proxy{}
-	for _, srv := range d.servers {
-		proxies[srv.Addr] = faultproxy.Start(t, srv.Addr)
-	}
-	s, err := NewStore(d.client(t), StoreOptions{Coherence: d.mode, invalidationAddr: func(addr string) string {
-		if p, ok := proxies[addr]; ok {
-			return p.Addr
-		}
-		return addr
-	}})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s, proxies := proxiedStore(t, d)
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	require.NoError(t, s.WaitCoherent(wctx))
 	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
 	foreign := d.client(t)
 	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "old"), time.Hour).Err())

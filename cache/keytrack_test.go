@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiercache/tiercache/codec"
-	"github.com/tiercache/tiercache/internal/faultproxy"
 )
 
 // TestCoherenceModes runs the tracking guarantees of TestCoherence (foreign
@@ -282,22 +281,10 @@ func testServerRestarted(t *testing.T, d deployment) {
 // seen by the next read.
 func testRestartUnseenByStream(t *testing.T, d deployment) {
 	ctx := context.Background()
-	proxies := map[string]*faultproxy.Proxy{}
-	for _, srv := range d.servers {
-		proxies[srv.Addr] = faultproxy.Start(t, srv.Addr)
-	}
-	s, err := NewStore(d.client(t), StoreOptions{Coherence: d.mode, invalidationAddr: func(addr string) string {
-		if p, ok := proxies[addr]; ok {
-			return p.Addr
-		}
-		return addr
-	}})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s, proxies := proxiedStore(t, d)
 	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	require.NoError(t, s.WaitCoherent(wctx))
 	foreign := d.client(t)
 	require.NoError(t, foreign.Set(ctx, c.RedisKey("k"), envelope(t, "old"), time.Hour).Err())
 	eventually(t, func() bool { v, _ := c.Get(ctx, "k"); return v == "old" && local(c, "k") }, "never cached")

@@ -61,116 +61,116 @@ type tortureClients struct {
 //
 // It runs in the default coherence and in key-level tracking.
 func localTorture(t *testing.T, build func(tc tortureClients) tortureCase) {
-	for _, mode := range []cache.Coherence{cache.CoherenceAuto, cache.CoherenceTrackingKeys} {
-		t.Run(mode.String(), func(t *testing.T) { localTortureIn(t, mode, build) })
-	}
+	dsOnBoth(t, func(t *testing.T, be dsBackend) {
+		for _, mode := range []cache.Coherence{cache.CoherenceAuto, cache.CoherenceTrackingKeys} {
+			t.Run(mode.String(), func(t *testing.T) { localTortureIn(t, be, mode, build) })
+		}
+	})
 }
 
-func localTortureIn(t *testing.T, mode cache.Coherence, build func(tc tortureClients) tortureCase) {
-	dsOnBoth(t, func(t *testing.T, be dsBackend) {
-		ctx := context.Background()
-		store := localStore(t, be, cache.StoreOptions{Coherence: mode})
-		cmds := &dsCommands{}
-		c := build(tortureClients{reader: countedClient(t, be, cmds), writer: be.client(t), foreign: be.client(t),
-			name: dsName(t), opts: collections.Options{Local: store}})
+func localTortureIn(t *testing.T, be dsBackend, mode cache.Coherence, build func(tc tortureClients) tortureCase) {
+	ctx := context.Background()
+	store := localStore(t, be, cache.StoreOptions{Coherence: mode})
+	cmds := &dsCommands{}
+	c := build(tortureClients{reader: countedClient(t, be, cmds), writer: be.client(t), foreign: be.client(t),
+		name: dsName(t), opts: collections.Options{Local: store}})
 
-		var state atomic.Int64    // the last own write that returned
-		var retiring atomic.Int64 // the last own write whose retirement started
-		retiring.Store(-1)
-		var seenForeign, checked, local atomic.Int64
-		// Each own write is checked by at least one read that started
-		// after it returned before the next is written: the readers
-		// signal progress, and a reader that stops releases the writer.
-		var checkedUpTo atomic.Int64
-		progress, stop := make(chan struct{}, 1), make(chan struct{})
-		var stopOnce sync.Once
-		require.NoError(t, c.own(ctx, 0))
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			defer state.Store(tortureSteps + 1) // stops the readers
-			for k := int64(1); k <= tortureSteps; k++ {
-				if err := c.own(ctx, k); err != nil {
-					t.Error(err)
+	var state atomic.Int64    // the last own write that returned
+	var retiring atomic.Int64 // the last own write whose retirement started
+	retiring.Store(-1)
+	var seenForeign, checked, local atomic.Int64
+	// Each own write is checked by at least one read that started
+	// after it returned before the next is written: the readers
+	// signal progress, and a reader that stops releases the writer.
+	var checkedUpTo atomic.Int64
+	progress, stop := make(chan struct{}, 1), make(chan struct{})
+	var stopOnce sync.Once
+	require.NoError(t, c.own(ctx, 0))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer state.Store(tortureSteps + 1) // stops the readers
+		for k := int64(1); k <= tortureSteps; k++ {
+			if err := c.own(ctx, k); err != nil {
+				t.Error(err)
+				return
+			}
+			state.Store(k)
+			for checkedUpTo.Load() < k {
+				select {
+				case <-progress:
+				case <-stop:
 					return
 				}
-				state.Store(k)
-				for checkedUpTo.Load() < k {
-					select {
-					case <-progress:
-					case <-stop:
-						return
-					}
-				}
-				if c.retire != nil {
-					retiring.Store(k - 1)
-					if err := c.retire(ctx, k); err != nil {
-						t.Error(err)
-						return
-					}
-				}
 			}
-		})
-		wg.Go(func() {
-			for j := range int64(tortureSteps) {
-				if err := c.foreign(ctx, j); err != nil {
+			if c.retire != nil {
+				retiring.Store(k - 1)
+				if err := c.retire(ctx, k); err != nil {
 					t.Error(err)
 					return
 				}
 			}
-		})
-		for range 2 {
-			wg.Go(func() {
-				defer stopOnce.Do(func() { close(stop) })
-				for {
-					k := state.Load()
-					if k > tortureSteps {
-						return
-					}
-					before, loads := cmds.n.Load(), c.reader.Local().Loads
-					in, err := c.hasOwn(ctx, k)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					if retiring.Load() < k { // own write k was not retired
-						if !in {
-							t.Errorf("own write %d missed after it returned", k)
-							return
-						}
-						checked.Add(1)
-						if cmds.n.Load() == before && c.reader.Local().Loads == loads {
-							local.Add(1)
-						}
-						if checkedUpTo.Load() < k {
-							checkedUpTo.Store(k)
-							select {
-							case progress <- struct{}{}:
-							default:
-							}
-						}
-					}
-					j := seenForeign.Load()
-					if in, err = c.hasForeign(ctx, j); err != nil {
-						t.Error(err)
-						return
-					}
-					if in {
-						seenForeign.CompareAndSwap(j, j+1)
-					} else if j > 0 {
-						if in, err = c.hasForeign(ctx, j-1); err != nil || !in {
-							t.Errorf("foreign write %d disappeared after it was seen (%v)", j-1, err)
-							return
-						}
-					}
-				}
-			})
 		}
-		wg.Wait()
-		t.Logf("checked %d reads, %d local; %d foreign writes seen", checked.Load(), local.Load(), seenForeign.Load())
-		require.Positive(t, local.Load(), "no checked read was served locally")
-		require.Eventually(t, func() bool { in, err := c.hasForeign(ctx, tortureSteps-1); return err == nil && in },
-			10*time.Second, time.Millisecond, "the last foreign write was never seen")
 	})
+	wg.Go(func() {
+		for j := range int64(tortureSteps) {
+			if err := c.foreign(ctx, j); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for range 2 {
+		wg.Go(func() {
+			defer stopOnce.Do(func() { close(stop) })
+			for {
+				k := state.Load()
+				if k > tortureSteps {
+					return
+				}
+				before, loads := cmds.n.Load(), c.reader.Local().Loads
+				in, err := c.hasOwn(ctx, k)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if retiring.Load() < k { // own write k was not retired
+					if !in {
+						t.Errorf("own write %d missed after it returned", k)
+						return
+					}
+					checked.Add(1)
+					if cmds.n.Load() == before && c.reader.Local().Loads == loads {
+						local.Add(1)
+					}
+					if checkedUpTo.Load() < k {
+						checkedUpTo.Store(k)
+						select {
+						case progress <- struct{}{}:
+						default:
+						}
+					}
+				}
+				j := seenForeign.Load()
+				if in, err = c.hasForeign(ctx, j); err != nil {
+					t.Error(err)
+					return
+				}
+				if in {
+					seenForeign.CompareAndSwap(j, j+1)
+				} else if j > 0 {
+					if in, err = c.hasForeign(ctx, j-1); err != nil || !in {
+						t.Errorf("foreign write %d disappeared after it was seen (%v)", j-1, err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("checked %d reads, %d local; %d foreign writes seen", checked.Load(), local.Load(), seenForeign.Load())
+	require.Positive(t, local.Load(), "no checked read was served locally")
+	require.Eventually(t, func() bool { in, err := c.hasForeign(ctx, tortureSteps-1); return err == nil && in },
+		10*time.Second, time.Millisecond, "the last foreign write was never seen")
 }
 
 // itoa names write k.
