@@ -303,7 +303,16 @@ func (o *ownWrites) check(ctx context.Context, batch []*ownWrite) {
 			w.copy.drop()
 			o.settle(w)
 		case w.copy.keep(tok):
-			o.settle(w)
+			if o.s.coh.kt == nil {
+				o.settle(w)
+				break
+			}
+			// Under key-level tracking the check may come before the
+			// echo (of a key read before the write): the write stays
+			// registered until the sweep, so that the echo checks again
+			// instead of evicting the copy.
+			w.state = ownWritten
+			w.finish()
 		case w.rechecks >= maxOwnRechecks:
 			w.copy.drop()
 			o.settle(w)
