@@ -50,10 +50,12 @@ import (
 
 // keyTracking is the state of key-level tracking.
 type keyTracking struct {
-	c   *coherence
-	mu  sync.Mutex
-	ids map[string]int64 // server run id -> the client id of its stream
-	cur atomic.Pointer[trackedGen]
+	c       *coherence
+	mu      sync.Mutex
+	ids     map[string]int64 // server run id -> the client id of its stream
+	retired map[*trackedGen]bool
+	stopped bool // the Store closed: no more generations
+	cur     atomic.Pointer[trackedGen]
 }
 
 // trackedGen is one generation of tracked read connections.
@@ -108,33 +110,53 @@ func runID(info string) string {
 // and retires the current one.
 func (kt *keyTracking) renew() {
 	kt.mu.Lock()
+	defer kt.mu.Unlock()
+	if kt.stopped {
+		return
+	}
 	ids := make(map[string]int64, len(kt.ids))
 	for k, v := range kt.ids {
 		ids[k] = v
 	}
 	g := &trackedGen{}
 	g.rdb = kt.clone(g, ids)
-	old := kt.cur.Swap(g)
-	kt.mu.Unlock()
-	if old != nil {
-		old.retire()
+	if old := kt.cur.Swap(g); old != nil {
+		kt.retire(old)
 	}
 }
 
 // retire stops g flushing when its connections close, and closes it
-// once the reads in flight are done.
-func (g *trackedGen) retire() {
-	if !g.retired.Swap(true) {
-		time.AfterFunc(retireAfter, func() { _ = g.rdb.Close() })
+// once the reads in flight are done (under kt.mu).
+func (kt *keyTracking) retire(g *trackedGen) {
+	g.retired.Store(true)
+	if kt.retired == nil {
+		kt.retired = map[*trackedGen]bool{}
 	}
+	kt.retired[g] = true
+	time.AfterFunc(retireAfter, func() {
+		kt.mu.Lock()
+		defer kt.mu.Unlock()
+		if kt.retired[g] {
+			delete(kt.retired, g)
+			_ = g.rdb.Close()
+		}
+	})
 }
 
-// stop retires the current generation for good and closes it.
+// stop closes every generation, the current one and those retired; it is
+// called once the streams have stopped.
 func (kt *keyTracking) stop() {
+	kt.mu.Lock()
+	defer kt.mu.Unlock()
+	kt.stopped = true
 	if g := kt.cur.Swap(nil); g != nil {
 		g.retired.Store(true)
 		_ = g.rdb.Close()
 	}
+	for g := range kt.retired {
+		_ = g.rdb.Close()
+	}
+	clear(kt.retired)
 }
 
 // keepable reports whether reads through the current generation may be

@@ -40,6 +40,7 @@ func TestCoherenceModes(t *testing.T) {
 						t.Run("RestartUnseenByStream", func(t *testing.T) { testRestartUnseenByStream(t, d) })
 					}
 					t.Run("OwnWrites", func(t *testing.T) { ownWritesTorture(t, d, mode) })
+					t.Run("CloseLeavesNoConnection", func(t *testing.T) { testCloseLeavesNoConnection(t, d) })
 				}
 			})
 		}
@@ -314,4 +315,36 @@ func testRestartUnseenByStream(t *testing.T, d deployment) {
 	require.NoError(t, s.Ready(), "the stream noticed the restart before the reads: the test proves nothing")
 	proxies[srv.Addr].Heal()
 	require.NoError(t, s.WaitCoherent(wctx))
+}
+
+// testCloseLeavesNoConnection: Close closes the Store's tracked read
+// connections, those of the generation in use and those of generations
+// retired when a stream reconnected.
+func testCloseLeavesNoConnection(t *testing.T, d deployment) {
+	ctx := context.Background()
+	s, err := NewStore(d.client(t), StoreOptions{Coherence: d.mode})
+	require.NoError(t, err)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, s.WaitCoherent(wctx))
+	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
+	tracked := func() int {
+		n := 0
+		for _, srv := range d.servers {
+			n += len(trackedIDs(t, srv.Client(t)))
+		}
+		return n
+	}
+	_, _ = c.Get(ctx, "a") // a connection of the first generation
+	before := tracked()
+	require.Positive(t, before)
+	resyncs := s.Stats().Resyncs
+	for _, srv := range d.servers {
+		require.NoError(t, srv.Client(t).ClientKillByFilter(ctx, "TYPE", "pubsub").Err())
+	}
+	eventually(t, func() bool { return s.Stats().Resyncs > resyncs && s.Ready() == nil }, "never coherent again")
+	_, _ = c.Get(ctx, "b") // and one of the next
+	require.Greater(t, tracked(), before, "the retired generation's connections are gone already: the test proves nothing")
+	require.NoError(t, s.Close())
+	eventually(t, func() bool { return tracked() == 0 }, "tracked connections left open after Close")
 }

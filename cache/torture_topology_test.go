@@ -80,6 +80,13 @@ func runTopologyTorture(t *testing.T, tt topoTorture) {
 	// invalidation by the replica.
 	stopWriters, stop := make(chan struct{}), make(chan struct{})
 	var wg, writers sync.WaitGroup
+	var stopW, stopR sync.Once
+	endWriters := func() { stopW.Do(func() { close(stopWriters) }); writers.Wait() }
+	endReaders := func() { stopR.Do(func() { close(stop) }); wg.Wait() }
+	// A check that fails ends the test here: the goroutines must not spin
+	// on through the package's other tests.
+	defer endReaders()
+	defer endWriters()
 	var ops, written atomic.Int64
 	write := func(f func() error, counts bool) {
 		writers.Go(func() {
@@ -131,8 +138,7 @@ func runTopologyTorture(t *testing.T, tt topoTorture) {
 		target := written.Load() + n
 		eventually(t, func() bool { return written.Load() >= target }, "the writers stopped writing")
 	})
-	close(stopWriters)
-	writers.Wait()
+	endWriters()
 	// The readers read on while the faults last: a lagging replica answers
 	// with what the masters have overwritten. Probe reads count such
 	// answers (races hit), until there are some or the probes give up.
@@ -167,8 +173,7 @@ func runTopologyTorture(t *testing.T, tt topoTorture) {
 		t.Logf("probe errors: %v", probeErrs)
 	}
 	tt.settle(t)
-	close(stop)
-	wg.Wait()
+	endReaders()
 	require.Greater(t, ops.Load(), int64(500), "the run did too little to mean anything")
 
 	// Drain: a marker written to each server once the replicas have
