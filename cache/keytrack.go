@@ -205,8 +205,8 @@ func (kt *keyTracking) clone(g *trackedGen, ids map[string]int64) redis.Universa
 	}
 	onEnd := func() {
 		if !g.retired.Load() {
-			kt.c.resyncs.Add(1)
 			kt.c.flush()
+			kt.c.resyncs.Add(1)
 		}
 	}
 	switch rdb := kt.c.s.rdb.(type) {

@@ -143,34 +143,16 @@ func trackedIDs(t *testing.T, cl *redis.Client) []string {
 // testDataConnectionKilled: Redis forgets what a connection read when it
 // closes, and would send no invalidation for it. Killing the Store's
 // tracked read connections (not its streams) flushes the local tier before
-// a write made after the kill can be served stale.
+// a write made after the kill can be served stale (see killAndRecover).
 func testDataConnectionKilled(t *testing.T, d deployment) {
-	ctx := context.Background()
-	s := coherentStore(t, d.client(t), d.mode)
-	c := newCache(t, s, Options[string]{Codec: codec.String(), LocalTTL: time.Hour})
-	foreign := d.client(t)
-	for i := range 3 {
-		k := fmt.Sprint("k", i)
-		require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "old"), time.Hour).Err())
-		eventually(t, func() bool { v, _ := c.Get(ctx, k); return v == "old" && local(c, k) }, "never cached")
-		resyncs := c.Stats().Resyncs
-		srv := d.servers[d.serverOf(c.RedisKey(k))].Client(t)
+	killAndRecover(t, d, func(t *testing.T, rkey string) {
+		srv := d.servers[d.serverOf(rkey)].Client(t)
 		ids := trackedIDs(t, srv)
 		require.NotEmpty(t, ids, "no tracked read connection on the key's server")
 		for _, id := range ids {
-			require.NoError(t, srv.ClientKillByFilter(ctx, "ID", id).Err())
+			require.NoError(t, srv.ClientKillByFilter(context.Background(), "ID", id).Err())
 		}
-		eventually(t, func() bool { return c.Stats().Resyncs > resyncs }, "the killed read connection went unnoticed")
-		require.False(t, local(c, k), "the local tier was not flushed")
-		require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "new"), time.Hour).Err())
-		v, err := c.Get(ctx, k)
-		require.NoError(t, err)
-		require.Equal(t, "new", v)
-		// Read again through new connections, it is kept and invalidated.
-		eventually(t, func() bool { v, _ := c.Get(ctx, k); return v == "new" && local(c, k) }, "never cached again")
-		require.NoError(t, foreign.Set(ctx, c.RedisKey(k), envelope(t, "newer"), time.Hour).Err())
-		eventually(t, func() bool { v, _ := c.Get(ctx, k); return v == "newer" }, "a write after the reconnect was not seen")
-	}
+	})
 }
 
 // testTrackingTableFull: with Redis' tracking table capped, Redis evicts
