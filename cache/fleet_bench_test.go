@@ -280,6 +280,7 @@ func (f *fleet) writePhase(b *testing.B, rkeys []string, index map[string]int, o
 	var (
 		starts  = make([]atomic.Int64, len(rkeys)) // since t0 (+1) of the write of held key g, until its Store hears of it
 		pending atomic.Int64                       // writes of held keys not heard yet
+		drained = make(chan struct{}, 1)           // pending fell to 0
 		msgs    atomic.Int64
 		mu      sync.Mutex
 		lags    []time.Duration
@@ -294,7 +295,12 @@ func (f *fleet) writePhase(b *testing.B, rkeys []string, index map[string]int, o
 				mu.Lock()
 				lags = append(lags, time.Since(t0)-time.Duration(t-1))
 				mu.Unlock()
-				pending.Add(-1)
+				if pending.Add(-1) == 0 {
+					select {
+					case drained <- struct{}{}:
+					default:
+					}
+				}
 			}
 		}
 		h := func(_ string, m *redis.Message) {
@@ -343,8 +349,11 @@ func (f *fleet) writePhase(b *testing.B, rkeys []string, index map[string]int, o
 	r.phase = time.Since(phase)
 	b.StopTimer()
 
-	for deadline := time.Now().Add(10 * time.Second); pending.Load() > 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
+	hang := time.After(10 * time.Second) // a hang guard
+	for pending.Load() > 0 {
+		select {
+		case <-drained:
+		case <-hang:
 			b.Fatalf("%d writes of held keys never reached the Store that held them", pending.Load())
 		}
 	}

@@ -51,15 +51,29 @@ func backends(t *testing.T) []backend {
 	}
 }
 
-// roundTrips is a go-redis hook counting round trips to nodes.
-type roundTrips struct{ n atomic.Int64 }
+// roundTrips is a go-redis hook counting round trips to nodes; with
+// callerOnly, only those made under a context marked with callerKey (a
+// caller's, not the Store's background work).
+type roundTrips struct {
+	n          atomic.Int64
+	callerOnly bool
+}
+
+// callerKey marks a caller's context for roundTrips.callerOnly.
+type callerKey struct{}
+
+func (r *roundTrips) count(ctx context.Context) {
+	if !r.callerOnly || ctx.Value(callerKey{}) != nil {
+		r.n.Add(1)
+	}
+}
 
 func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { r.n.Add(1); return next(ctx, cmd) }
+	return func(ctx context.Context, cmd redis.Cmder) error { r.count(ctx); return next(ctx, cmd) }
 }
 func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
+	return func(ctx context.Context, cmds []redis.Cmder) error { r.count(ctx); return next(ctx, cmds) }
 }
 
 // during returns how many round trips fn made.

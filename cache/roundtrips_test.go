@@ -5,11 +5,9 @@ import (
 	"context"
 	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiercache/tiercache/internal/redistest"
@@ -31,7 +29,7 @@ func TestColdLoadTwoRoundTrips(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			ctx := context.Background()
 			rdb := srv.Client(t)
-			rt := &callerTrips{}
+			rt := &roundTrips{callerOnly: true}
 			rdb.AddHook(rt)
 			var s *Store
 			if mode == CoherenceNone {
@@ -87,34 +85,6 @@ func TestColdLoadTwoRoundTrips(t *testing.T) {
 			require.Empty(t, commands(), "the next reads reached Redis")
 		})
 	}
-}
-
-// callerKey marks the caller's context for callerTrips.
-type callerKey struct{}
-
-// callerTrips is a go-redis hook counting the round trips made under a
-// context marked with callerKey: a caller's, not the Store's background.
-type callerTrips struct{ n atomic.Int64 }
-
-func (r *callerTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (r *callerTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { r.count(ctx); return next(ctx, cmd) }
-}
-func (r *callerTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { r.count(ctx); return next(ctx, cmds) }
-}
-
-func (r *callerTrips) count(ctx context.Context) {
-	if ctx.Value(callerKey{}) != nil {
-		r.n.Add(1)
-	}
-}
-
-// during returns how many round trips fn made under a caller's context.
-func (r *callerTrips) during(fn func()) int64 {
-	before := r.n.Load()
-	fn()
-	return r.n.Load() - before
 }
 
 // monitor starts MONITOR on srv (on a raw connection: its replies are

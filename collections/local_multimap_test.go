@@ -25,6 +25,17 @@ func localMultiMap(t *testing.T, rdb redis.UniversalClient, name string, store *
 	return m
 }
 
+// localMultiMaps returns the test's MultiMapTTL read through store's local
+// copies (of at most keys map keys) on a client whose commands cmds counts,
+// and the same map on a plain client.
+func localMultiMaps(t *testing.T, be dsBackend, store *cache.Store, keys int) (cmds *dsCommands, local, remote *collections.MultiMapTTL[string]) {
+	t.Helper()
+	cmds = &dsCommands{}
+	local = localMultiMap(t, countedClient(t, be, cmds), dsName(t), store, keys)
+	remote = localMultiMap(t, be.client(t), dsName(t), nil, 0)
+	return cmds, local, remote
+}
+
 // TestLocalMultiMapTTL: with Options.Local, Get, GetWithExpiry and GetMany
 // are answered from one local copy per map key, Redis' answers without a
 // round trip; a GetMany with map keys not local reads them in one round
@@ -42,11 +53,9 @@ func TestLocalMultiMapTTL(t *testing.T) {
 
 func testLocalMultiMapReads(t *testing.T, be dsBackend) {
 	ctx := context.Background()
-	cmds := &dsCommands{}
 	store := localStore(t, be, cache.StoreOptions{})
 	name := dsName(t)
-	local := localMultiMap(t, countedClient(t, be, cmds), name, store, 0)
-	remote := localMultiMap(t, be.client(t), name, nil, 0)
+	cmds, local, remote := localMultiMaps(t, be, store, 0)
 	require.NoError(t, remote.AddMany(ctx, time.Hour, map[string][]string{"a": {"a1", "a2"}, "b": {"b1"}}))
 	require.NoError(t, remote.Add(ctx, "a", 2*time.Hour, "a0"))
 
@@ -129,13 +138,9 @@ func testLocalMultiMapReads(t *testing.T, be dsBackend) {
 // clock of the expiry checks is moved ahead (Redis' TTLs are not).
 func testLocalMultiMapExpiry(t *testing.T, be dsBackend) {
 	ctx := context.Background()
-	cmds := &dsCommands{}
-	store := localStore(t, be, cache.StoreOptions{})
-	name := dsName(t)
-	local := localMultiMap(t, countedClient(t, be, cmds), name, store, 0)
+	cmds, local, remote := localMultiMaps(t, be, localStore(t, be, cache.StoreOptions{}), 0)
 	var ahead atomic.Int64
 	collections.SetMultiMapClock(local, func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) })
-	remote := localMultiMap(t, be.client(t), name, nil, 0)
 	require.NoError(t, remote.Add(ctx, "k", time.Minute, "short"))
 	require.NoError(t, remote.Add(ctx, "k", time.Hour, "long"))
 	require.NoError(t, remote.Add(ctx, "other", time.Minute, "gone"))
@@ -168,11 +173,7 @@ func testLocalMultiMapExpiry(t *testing.T, be dsBackend) {
 // is one round trip and keeps none.
 func testLocalMultiMapKeysBound(t *testing.T, be dsBackend) {
 	ctx := context.Background()
-	cmds := &dsCommands{}
-	store := localStore(t, be, cache.StoreOptions{})
-	name := dsName(t)
-	local := localMultiMap(t, countedClient(t, be, cmds), name, store, 2)
-	remote := localMultiMap(t, be.client(t), name, nil, 0)
+	cmds, local, remote := localMultiMaps(t, be, localStore(t, be, cache.StoreOptions{}), 2)
 	require.NoError(t, remote.AddMany(ctx, time.Hour, map[string][]string{"a": {"1"}, "b": {"2"}, "c": {"3"}}))
 	servedLocally := func(keys ...string) bool {
 		before := cmds.n.Load()
