@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -144,4 +146,82 @@ func BenchmarkInvalidationLag(b *testing.B) {
 	slices.Sort(lags)
 	b.ReportMetric(float64(lags[len(lags)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lags[len(lags)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkLocalHitShapes reads local hits from GOMAXPROCS goroutines in
+// three shapes, tiercache beside an RWMutex map holding the same values:
+// one hot key, 1,024 keys drawn from a Zipf distribution (s = 1.1), and
+// 100,000 keys read uniformly. Run it with -cpu 1,2 to see what a second
+// core adds: a read path that writes nothing shared doubles.
+func BenchmarkLocalHitShapes(b *testing.B) {
+	ctx := context.Background()
+	for _, shape := range []struct {
+		name string
+		keys int
+		zipf bool
+	}{{"hot", 1, false}, {"zipf1024", 1024, true}, {"uniform100k", 100_000, false}} {
+		s, err := NewStore(nil, StoreOptions{MaxEntries: 2 * shape.keys, MaxBytes: 1 << 30})
+		require.NoError(b, err)
+		c, err := New(s, "bench", Options[benchValue]{})
+		require.NoError(b, err)
+		keys := make([]string, shape.keys)
+		m := make(map[string]benchValue, shape.keys)
+		for i := range keys {
+			keys[i] = fmt.Sprint("key-", i)
+			v := benchValue{i, "name", []string{"a", "b"}}
+			require.NoError(b, c.Set(ctx, keys[i], v))
+			m[keys[i]] = v
+		}
+		// The sequence of keys read, drawn once so that no generator runs in
+		// the timed loop.
+		seq := make([]string, 1<<16)
+		rng := rand.New(rand.NewPCG(1, 2))
+		z := rand.NewZipf(rng, 1.1, 1, uint64(shape.keys-1))
+		for i := range seq {
+			switch {
+			case shape.keys == 1:
+				seq[i] = keys[0]
+			case shape.zipf:
+				seq[i] = keys[z.Uint64()]
+			default:
+				seq[i] = keys[rng.IntN(shape.keys)]
+			}
+		}
+		var mu sync.RWMutex
+		impls := []struct {
+			name string
+			get  func(string) int
+		}{
+			{"tiercache", func(k string) int {
+				v, err := c.Get(ctx, k)
+				if err != nil {
+					panic(err)
+				}
+				return v.ID
+			}},
+			{"rwmap", func(k string) int {
+				mu.RLock()
+				v := m[k]
+				mu.RUnlock()
+				return v.ID
+			}},
+		}
+		for _, impl := range impls {
+			b.Run(shape.name+"/"+impl.name, func(b *testing.B) {
+				var start atomic.Int64
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					i := int(start.Add(1) * 7919)
+					for pb.Next() {
+						impl.get(seq[i&(len(seq)-1)])
+						i++
+					}
+				})
+			})
+		}
+		if st := c.Stats(); st.Misses != 0 {
+			b.Fatalf("%s: %d misses: the loop did not run on the local tier", shape.name, st.Misses)
+		}
+		require.NoError(b, s.Close())
+	}
 }

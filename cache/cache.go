@@ -125,13 +125,13 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	if ok = ok && !e.hidden.Load(); ok {
 		switch {
 		case c.fresh(e):
-			c.stats.localHits.addFor(e)
+			c.stats.localHits.Inc()
 			if e.slide != nil {
 				c.touched(ctx, key, e)
 			}
 			return c.out(e.value.(V)), nil
 		case e.negative:
-			c.stats.negativeHits.addFor(e)
+			c.stats.negativeHits.Inc()
 			return zero, ErrNotFound
 		}
 	}
@@ -164,7 +164,7 @@ func (c *Cache[V]) getMissed(ctx context.Context, key string, inLocal bool) (V, 
 // wrapper answer local hits without building a loader.
 func (c *Cache[V]) GetLocal(key string) (V, bool) {
 	if e, ok := c.localEntry(key); ok && c.fresh(e) && !c.s.closed.Load() {
-		c.stats.localHits.addFor(e)
+		c.stats.localHits.Inc()
 		if e.slide != nil {
 			// The renewal runs in the background, past this call: no
 			// caller's context bounds it (Options.Timeout does).

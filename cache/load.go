@@ -51,7 +51,7 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 	}
 	if e, ok := c.localEntry(key); ok {
 		if c.fresh(e) {
-			c.stats.localHits.addFor(e)
+			c.stats.localHits.Inc()
 			if e.slide != nil {
 				c.touched(ctx, key, e)
 			}
@@ -59,7 +59,7 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 		}
 		switch f := c.foundOf(e); {
 		case f.state == negative:
-			c.stats.negativeHits.addFor(e)
+			c.stats.negativeHits.Inc()
 			return zero, ErrNotFound
 		case f.staleWithin(c.opts.StaleWhileRevalidate, c.s.clock.millis()):
 			c.stats.staleServed.Add(1)

@@ -3,7 +3,8 @@ package cache
 import (
 	"sync/atomic"
 	"time"
-	"unsafe"
+
+	"github.com/tiercache/tiercache/internal/percpu"
 )
 
 // Stats is a snapshot of a namespace's counters, with the state of the Store
@@ -46,52 +47,15 @@ type Stats struct {
 }
 
 // counters are a namespace's statistics. The two that local hits count are
-// striped, since every goroutine that reads the namespace adds to them.
+// per processor, since every goroutine that reads the namespace adds to
+// them: two cores reading one hot key write no cache line in common.
 type counters struct {
-	localHits, negativeHits                         stripedCounter
+	localHits, negativeHits                         percpu.Counter
 	remoteHits, misses                              atomic.Uint64
 	loads, loadErrors, sharedLoads, staleServed     atomic.Uint64
 	decodeErrors, redisErrors, degraded, leaseWaits atomic.Uint64
 	breakerSkips, fillsRefused                      atomic.Uint64
 	renewals, renewalsRefused                       atomic.Uint64
-}
-
-// stripeBits is log2 of the number of cells of a stripedCounter.
-const stripeBits = 4
-
-// stripedCounter is a counter that many goroutines add to at once, spread
-// over cells so that they rarely add to the same one. Each cell is 128
-// bytes (adjacent-line prefetch makes neighbours on one 128-byte pair
-// contend too) with its word in the middle, so that no two words, and no
-// word and a field around the counter, share a cache line whatever the
-// counter's alignment. Load sums the cells; under concurrent adds the sum
-// is not a snapshot of one instant. The zero value is 0.
-type stripedCounter struct {
-	cells [1 << stripeBits]struct {
-		_ [64]byte
-		n atomic.Uint64
-		_ [56]byte
-	}
-}
-
-// Add adds delta to the first cell, for the paths that are not hot.
-func (c *stripedCounter) Add(delta uint64) { c.cells[0].n.Add(delta) }
-
-// addFor adds 1 for a hit on e, to the cell that e's address selects: the
-// entries of different keys are different allocations, so goroutines that
-// read different keys mostly add to different cells.
-func (c *stripedCounter) addFor(e *entry) {
-	p := uint64(uintptr(unsafe.Pointer(e)))
-	c.cells[(p*0x9e3779b97f4a7c15)>>(64-stripeBits)].n.Add(1)
-}
-
-// Load returns the sum of the cells.
-func (c *stripedCounter) Load() uint64 {
-	var sum uint64
-	for i := range c.cells {
-		sum += c.cells[i].n.Load()
-	}
-	return sum
 }
 
 // Stats returns the namespace's counters and the Store's local tier figures.

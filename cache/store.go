@@ -138,6 +138,7 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 		Hash: func(k localKey) uint64 {
 			return maphash.String(seed, k.key) ^ uint64(k.ns)*0x9e3779b97f4a7c15
 		},
+		NoGetStats: true, // each namespace counts its own reads
 	})
 	s.nearVersions = s.nextNS.Add(1)
 	s.brk = newBreaker(opts.BreakerFailures, opts.BreakerCoolDown, opts.Logger)

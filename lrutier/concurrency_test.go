@@ -170,3 +170,68 @@ func TestGetDoesNotAllocate(t *testing.T) {
 		assert.Zero(t, testing.AllocsPerRun(1000, func() { tr.Get(key) }))
 	})
 }
+
+// TestGetWithoutLock races lock-free Gets against the writers of their own
+// shard: a writer that overwrites the keys the readers read with rising
+// values, and one that inserts and deletes other keys, so that slots move
+// back under the readers (backward-shift deletion) and the table grows. A
+// key that is always present must always be found, with a value never older
+// than one already seen; and the readers must have met the writers (probes
+// retried), or the test proved nothing.
+func TestGetWithoutLock(t *testing.T) {
+	tr := New(Options[int, int]{Shards: 1, MaxEntries: 1 << 20, MaxBytes: 1 << 40,
+		Hash: func(k int) uint64 { return uint64(k % 13) }}) // long probe runs
+	const stay = 16
+	for k := range stay {
+		tr.Set(k, 0, 1, 0)
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() { // overwrites
+		for v := 1; !stop.Load(); v++ {
+			for k := range stay {
+				tr.Set(k, v, 1, 0)
+			}
+		}
+	})
+	wg.Go(func() { // churn
+		for i := 0; !stop.Load(); i++ {
+			k := stay + i%64
+			tr.Set(k, 0, 1, 0)
+			if i%3 != 0 {
+				tr.Delete(stay + (i*7)%64)
+			}
+		}
+	})
+	var readers sync.WaitGroup
+	errs := make(chan error, 2)
+	for r := range 2 {
+		readers.Go(func() {
+			var last [stay]int
+			for i := range 200_000 {
+				k := (i + r) % stay
+				v, ok := tr.Get(k)
+				if !ok {
+					errs <- fmt.Errorf("Get(%d) missed a key that is always present", k)
+					return
+				}
+				if v < last[k] {
+					errs <- fmt.Errorf("Get(%d) = %d after %d: went back in time", k, v, last[k])
+					return
+				}
+				last[k] = v
+			}
+		})
+	}
+	readers.Wait()
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	retries := tr.shards[0].retries.Load()
+	t.Logf("%d lookups probed again", retries)
+	assert.NotZero(t, retries, "no Get met a writer: the race was not run")
+	checkInvariants(t, tr)
+}

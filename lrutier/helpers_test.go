@@ -78,8 +78,8 @@ func listError[K comparable, V any](s *shard[K, V]) error {
 		n++
 		sum += nd.size
 	}
-	for _, sl := range s.items.slots {
-		if sl.n != nil {
+	for i := range s.items.arr.Load().s {
+		if s.items.arr.Load().s[i].n.Load() != nil {
 			inMap++
 		}
 	}

@@ -18,7 +18,7 @@ func TestGetMovesOnlyOutsideWindow(t *testing.T) {
 	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
 		tr.Set(k, 0, 1, 0) // moves 0 to 7
 	}
-	require.Equal(t, uint64(4), tr.shards[0].window)
+	require.Equal(t, uint64(4), tr.shards[0].window.Load())
 
 	steps := []struct {
 		op       byte // 'g' Get, 's' Set
@@ -124,7 +124,7 @@ func TestWindow(t *testing.T) {
 			for i, size := range tt.sizes {
 				tr.Set(i, i, size, 0)
 			}
-			assert.Equal(t, tt.want, tr.shards[0].window)
+			assert.Equal(t, tt.want, tr.shards[0].window.Load())
 		})
 	}
 }
@@ -145,8 +145,8 @@ func TestWindowFollowsByteBudget(t *testing.T) {
 	assert.Equal(t, []string{"0:evicted", "1:evicted", "3:evicted"}, log.Calls())
 }
 
-// TestPromoteRechecks: a promotion decided under the read lock is done only
-// if it is still due under the write lock.
+// TestPromoteRechecks: a promotion decided without the lock is done only if
+// it is still due under the lock.
 func TestPromoteRechecks(t *testing.T) {
 	tr := New(Options[string, int]{Shards: 1, MaxEntries: 4, MaxBytes: 100})
 	for _, k := range []string{"a", "b", "c", "d"} {
@@ -157,7 +157,7 @@ func TestPromoteRechecks(t *testing.T) {
 	tr.Set("a", 1, 1, 0) // a Set moves it meanwhile
 	s.promote(h, "a")
 	assert.Equal(t, []string{"b", "c", "d", "a"}, keysOf(tr))
-	assert.Equal(t, uint64(5), s.moves, "no second move")
+	assert.Equal(t, uint64(5), s.moves.Load(), "no second move")
 	tr.Delete("b")
 	s.promote(tr.hash("b"), "b") // gone meanwhile
 	assert.Equal(t, []string{"c", "d", "a"}, keysOf(tr))
@@ -216,14 +216,14 @@ func TestTableCollisions(t *testing.T) {
 func TestTableGrowsAndResets(t *testing.T) {
 	tr := New(Options[int, int]{Shards: 1, MaxEntries: 1000, MaxBytes: 1 << 20})
 	s := &tr.shards[0]
-	require.Len(t, s.items.slots, minTableSlots)
+	require.Len(t, s.items.arr.Load().s, minTableSlots)
 	for i := range 1000 {
 		tr.Set(i, i, 1, 0)
-		require.LessOrEqual(t, 4*s.items.used, 3*len(s.items.slots), "after %d Sets", i+1)
+		require.LessOrEqual(t, 4*s.items.used, 3*len(s.items.arr.Load().s), "after %d Sets", i+1)
 	}
-	assert.Len(t, s.items.slots, 2048)
+	assert.Len(t, s.items.arr.Load().s, 2048)
 	tr.Purge()
-	assert.Len(t, s.items.slots, minTableSlots)
+	assert.Len(t, s.items.arr.Load().s, minTableSlots)
 	assert.Zero(t, tr.Len())
 	checkInvariants(t, tr)
 }
@@ -236,7 +236,7 @@ func TestTableDeleteWraps(t *testing.T) {
 	last := uint64(minTableSlots - 1)
 	homedAt := func(slot uint64, skip int) uint64 { // the skip+1'th hash whose probe starts at slot
 		for h := uint64(1); ; h++ {
-			if tb.home(h) == slot {
+			if tb.arr.Load().home(h) == slot {
 				if skip == 0 {
 					return h
 				}
@@ -251,7 +251,8 @@ func TestTableDeleteWraps(t *testing.T) {
 		tb.insert(n)
 	}
 	slots := func() []*node[int, int] { // slots 7, 0, 1, 2, 3
-		return []*node[int, int]{tb.slots[last].n, tb.slots[0].n, tb.slots[1].n, tb.slots[2].n, tb.slots[3].n}
+		a := tb.arr.Load().s
+		return []*node[int, int]{a[last].n.Load(), a[0].n.Load(), a[1].n.Load(), a[2].n.Load(), a[3].n.Load()}
 	}
 	require.Equal(t, []*node[int, int]{x, y, z, u, w}, slots())
 

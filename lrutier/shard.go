@@ -7,14 +7,17 @@ import (
 )
 
 // node is one entry of a shard: the key and value and the node's place in
-// the shard's recency list. A Set of a new key allocates one node (and,
-// now and then, a larger table). The fields a hit reads come first.
+// the shard's recency list. A Set allocates one node (and, now and then, a
+// larger table). Get reads nodes without the shard's lock, so key, value,
+// expireAt and hash never change once the node is in the table: a Set of a
+// key already there puts a new node in the old one's place. The fields a
+// hit reads come first.
 type node[K comparable, V any] struct {
 	key      K
 	value    V
-	expireAt int64  // unix nanoseconds; 0: never
-	moved    uint64 // the shard's moves when the node was last moved to the front
-	hash     uint64 // Tier.hash(key)
+	expireAt int64         // unix nanoseconds; 0: never
+	moved    atomic.Uint64 // the shard's moves when the node was last moved to the front
+	hash     uint64        // Tier.hash(key)
 	size     int64
 	newer    *node[K, V]
 	older    *node[K, V]
@@ -42,38 +45,72 @@ const shardAlign = 128
 
 // shardBody is the size of a shard's fields, without the padding. The
 // table and the list ends hold pointers, so it does not depend on K or V.
-const shardBody = unsafe.Sizeof(sync.RWMutex{}) + 2*unsafe.Sizeof(atomic.Uint64{}) +
-	unsafe.Sizeof(table[int, int]{}) + 2*unsafe.Sizeof(uint64(0)) +
-	2*unsafe.Sizeof(uintptr(0)) + unsafe.Sizeof(counters{})
+const shardBody = 4*unsafe.Sizeof(atomic.Uint64{}) + unsafe.Sizeof(table[int, int]{}) +
+	unsafe.Sizeof(sync.Mutex{}) + 2*unsafe.Sizeof(uintptr(0)) + unsafe.Sizeof(counters{})
 
 // shard is one lock's worth of the tier: a table and a recency list of
 // nodes, and its counters, padded so that two shards never share a cache
-// line. Get works under the read lock and counts into hits and misses
-// atomically; every other field is written only under the write lock. The
+// line. Every field is written only under mu. Get takes no lock and writes
+// nothing: it reads seq, the table, moves and window (atomically), and
+// checks seq again to know that no writer changed the table meanwhile. The
 // fields a hit reads come first.
 type shard[K comparable, V any] struct {
-	mu     sync.RWMutex
-	hits   atomic.Uint64
-	misses atomic.Uint64
-	items  table[K, V]
-
+	// seq is odd while a writer changes the table, and counts its changes:
+	// a reader that sees it even and unchanged around its probe saw a table
+	// that no writer touched.
+	seq   atomic.Uint64
+	items table[K, V]
 	// moves counts the nodes moved to the front (by Set or by a promoting
 	// Get): it is the clock that node.moved is read against.
-	moves uint64
+	moves atomic.Uint64
 	// window is how many moves the shard makes after a node's own before a
 	// Get moves the node to the front again; see setWindow and Tier.Get.
-	window uint64
+	window atomic.Uint64
+	// retries counts the lookups that probed again because a writer
+	// changed the table meanwhile (for tests: they show the race was run).
+	retries atomic.Uint64
+
+	mu sync.Mutex
 
 	newest, oldest *node[K, V] // the ends of the recency list
 	counters
 	_ [(shardAlign - shardBody%shardAlign) % shardAlign]byte
 }
 
-// reset empties s. The caller holds s.mu for writing, or s is new.
+// reset empties s. The caller holds s.mu, or s is new.
 func (s *shard[K, V]) reset() {
-	s.items = newTable[K, V](minTableSlots)
+	s.seq.Add(1)
+	s.items.arr.Store(newSlots[K, V](minTableSlots))
+	s.items.used = 0
+	s.seq.Add(1)
 	s.newest, s.oldest = nil, nil
 	s.bytes = 0
+}
+
+// lookupTries is how many times lookup probes without the lock before it
+// takes it: a writer holds a shard's table for a few slot moves at most.
+const lookupTries = 4
+
+// lookup returns key's node, or nil, without taking s.mu unless writers
+// keep changing the table under it. The node may leave s right after: the
+// caller reads only its fields that never change.
+func (s *shard[K, V]) lookup(hash uint64, key K) *node[K, V] {
+	for range lookupTries {
+		seq := s.seq.Load()
+		if seq&1 != 0 {
+			s.retries.Add(1)
+			continue
+		}
+		n, done := s.items.findShared(hash, key)
+		if done && s.seq.Load() == seq {
+			return n
+		}
+		s.retries.Add(1)
+	}
+	s.mu.Lock()
+	n := s.find(hash, key)
+	s.mu.Unlock()
+	return n
 }
 
 // len returns the number of nodes in s. The caller holds s.mu.
@@ -85,9 +122,11 @@ func (s *shard[K, V]) find(hash uint64, key K) *node[K, V] {
 }
 
 // pushFront adds n, whose key is not in s, as the newest node. The caller
-// holds s.mu for writing.
+// holds s.mu.
 func (s *shard[K, V]) pushFront(n *node[K, V]) {
+	s.seq.Add(1)
 	s.items.insert(n)
+	s.seq.Add(1)
 	n.older = s.newest
 	if s.newest != nil {
 		s.newest.newer = n
@@ -96,15 +135,47 @@ func (s *shard[K, V]) pushFront(n *node[K, V]) {
 	}
 	s.newest = n
 	s.bytes += n.size
-	n.moved = s.moves
-	s.moves++
+	s.stamp(n)
+}
+
+// stamp records a move of n to the front. The caller holds s.mu.
+func (s *shard[K, V]) stamp(n *node[K, V]) {
+	m := s.moves.Load()
+	n.moved.Store(m)
+	s.moves.Store(m + 1)
+}
+
+// behind reports whether n, which was in s, has been passed by more than a
+// window of moves since its own: a Get then moves it to the front.
+func (s *shard[K, V]) behind(n *node[K, V]) bool {
+	return s.moves.Load()-n.moved.Load() > s.window.Load()
+}
+
+// replace puts n, a new node for old's key, in old's place in the table and
+// the list, keeping the byte count exact. The caller holds s.mu.
+func (s *shard[K, V]) replace(old, n *node[K, V]) {
+	s.seq.Add(1)
+	s.items.replace(old, n)
+	s.seq.Add(1)
+	n.newer, n.older = old.newer, old.older
+	if n.newer != nil {
+		n.newer.older = n
+	} else {
+		s.newest = n
+	}
+	if n.older != nil {
+		n.older.newer = n
+	} else {
+		s.oldest = n
+	}
+	old.newer, old.older = nil, nil
+	s.bytes += n.size - old.size
 }
 
 // moveToFront makes n, which is in s, the newest node. The caller holds
-// s.mu for writing.
+// s.mu.
 func (s *shard[K, V]) moveToFront(n *node[K, V]) {
-	n.moved = s.moves
-	s.moves++
+	s.stamp(n)
 	if n == s.newest {
 		return
 	}
@@ -114,8 +185,7 @@ func (s *shard[K, V]) moveToFront(n *node[K, V]) {
 	s.newest = n
 }
 
-// unlinkList takes n out of the recency list only. The caller holds s.mu for
-// writing.
+// unlinkList takes n out of the recency list only. The caller holds s.mu.
 func (s *shard[K, V]) unlinkList(n *node[K, V]) {
 	if n.newer != nil {
 		n.newer.older = n.older
@@ -130,16 +200,18 @@ func (s *shard[K, V]) unlinkList(n *node[K, V]) {
 }
 
 // unlink removes n from s, keeping the byte count exact. The caller holds
-// s.mu for writing.
+// s.mu.
 func (s *shard[K, V]) unlink(n *node[K, V]) {
+	s.seq.Add(1)
 	s.items.delete(n)
+	s.seq.Add(1)
 	s.unlinkList(n)
 	n.newer, n.older = nil, nil
 	s.bytes -= n.size
 }
 
 // remove deletes key's node from s and reports whether there was one. The
-// caller holds s.mu for writing.
+// caller holds s.mu.
 func (s *shard[K, V]) remove(hash uint64, key K) bool {
 	n := s.find(hash, key)
 	if n == nil {
@@ -152,11 +224,11 @@ func (s *shard[K, V]) remove(hash uint64, key K) bool {
 // setWindow sets s.window to half the number of entries s can hold, and at
 // least 1: its entry budget maxEntries or, when fewer entries of the
 // shard's current mean size fit its byte budget maxBytes, that many. The
-// caller holds s.mu for writing.
+// caller holds s.mu.
 func (s *shard[K, V]) setWindow(maxEntries int, maxBytes int64) {
 	capacity := int64(maxEntries)
 	if n := int64(s.len()); n > 0 {
 		capacity = min(capacity, maxBytes/max(s.bytes/n, 1))
 	}
-	s.window = uint64(max(capacity/2, 1))
+	s.window.Store(uint64(max(capacity/2, 1)))
 }

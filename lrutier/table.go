@@ -1,104 +1,155 @@
 package lrutier
 
-import "math/bits"
+import (
+	"math/bits"
+	"sync/atomic"
+)
 
 // minTableSlots is the size of an empty table: a power of two.
 const minTableSlots = 8
 
-// slot is one place of a table: a node and its key's hash, or nothing.
+// slot is one place of a table: a node and its key's hash, or nothing. Both
+// words are atomic because Get reads them without the shard's lock; a
+// reader may see the two of one slot from different moments, which the
+// shard's sequence count (see shard.lookup) makes it discard.
 type slot[K comparable, V any] struct {
-	hash uint64
-	n    *node[K, V] // nil: the slot is empty
+	hash atomic.Uint64
+	n    atomic.Pointer[node[K, V]] // nil: the slot is empty
+}
+
+// slots is a table's array with the shift that maps a hash to its home.
+// A resize publishes a new one; the old one is left as it was, for the
+// readers still probing it.
+type slots[K comparable, V any] struct {
+	s     []slot[K, V] // a power of two of them
+	shift uint         // 64 - log2(len(s)); see home
 }
 
 // table finds a shard's nodes by key. It is an open-addressing hash table
 // (linear probing, backward-shift deletion) indexed by the 64-bit hash the
 // Tier already computed to choose the shard, so that a lookup does not hash
 // the key a second time, and kept at most 3/4 full. Keys with equal hashes
-// simply take several slots. A table is not safe for concurrent use: its
-// shard's lock guards it.
+// simply take several slots. Only one writer at a time may change a table
+// (its shard's lock guards that); readers may probe it at any time with
+// findShared.
 type table[K comparable, V any] struct {
-	slots []slot[K, V] // a power of two of them
-	shift uint         // 64 - log2(len(slots)); see home
-	used  int
+	arr  atomic.Pointer[slots[K, V]]
+	used int
 }
 
-func newTable[K comparable, V any](size int) table[K, V] {
-	return table[K, V]{
-		slots: make([]slot[K, V], size),
-		shift: uint(64 - bits.Len(uint(size-1))),
-	}
+func newSlots[K comparable, V any](size int) *slots[K, V] {
+	return &slots[K, V]{s: make([]slot[K, V], size), shift: uint(64 - bits.Len(uint(size-1)))}
+}
+
+// newTable returns an empty table of size slots.
+func newTable[K comparable, V any](size int) *table[K, V] {
+	t := new(table[K, V])
+	t.arr.Store(newSlots[K, V](size))
+	return t
 }
 
 // home returns the slot where the probe for hash starts. The hash is
 // multiplied before its top bits are taken because the shard was chosen by
 // its low bits (all the hashes of a shard share them), and so that a Hash
 // that is weak in its top bits still spreads.
-func (t *table[K, V]) home(hash uint64) uint64 {
-	return (hash * 0x9e3779b97f4a7c15) >> t.shift
+func (a *slots[K, V]) home(hash uint64) uint64 {
+	return (hash * 0x9e3779b97f4a7c15) >> a.shift
 }
 
-// find returns key's node, or nil.
+// find returns key's node, or nil. The caller is the table's writer.
 func (t *table[K, V]) find(hash uint64, key K) *node[K, V] {
-	mask := uint64(len(t.slots) - 1)
-	for i := t.home(hash); ; i = (i + 1) & mask {
-		s := &t.slots[i]
-		if s.n == nil {
-			return nil
+	n, _ := t.findShared(hash, key)
+	return n
+}
+
+// findShared returns key's node, or nil, and whether the probe ended as
+// probes do: at the key or at an empty slot. A reader that runs while the
+// writer moves slots may see neither (the probe then gives up after one
+// pass over the array), or may miss a node that a slot move carried past
+// it: the shard's sequence count tells it to look again.
+func (t *table[K, V]) findShared(hash uint64, key K) (*node[K, V], bool) {
+	a := t.arr.Load()
+	mask := uint64(len(a.s) - 1)
+	i := a.home(hash)
+	for range len(a.s) {
+		s := &a.s[i]
+		n := s.n.Load()
+		if n == nil {
+			return nil, true
 		}
-		if s.hash == hash && s.n.key == key {
-			return s.n
+		if s.hash.Load() == hash && n.key == key {
+			return n, true
 		}
+		i = (i + 1) & mask
 	}
+	return nil, false
 }
 
 // insert adds n, whose key is not in t, growing t first if it would be more
 // than 3/4 full.
 func (t *table[K, V]) insert(n *node[K, V]) {
-	if 4*(t.used+1) > 3*len(t.slots) {
-		t.resize(2 * len(t.slots))
+	if a := t.arr.Load(); 4*(t.used+1) > 3*len(a.s) {
+		t.resize(2 * len(a.s))
 	}
-	t.put(n.hash, n)
+	t.arr.Load().put(n.hash, n)
 	t.used++
 }
 
 // put stores n in the first empty slot of its probe sequence.
-func (t *table[K, V]) put(hash uint64, n *node[K, V]) {
-	mask := uint64(len(t.slots) - 1)
-	i := t.home(hash)
-	for t.slots[i].n != nil {
+func (a *slots[K, V]) put(hash uint64, n *node[K, V]) {
+	mask := uint64(len(a.s) - 1)
+	i := a.home(hash)
+	for a.s[i].n.Load() != nil {
 		i = (i + 1) & mask
 	}
-	t.slots[i] = slot[K, V]{hash: hash, n: n}
+	a.s[i].hash.Store(hash)
+	a.s[i].n.Store(n)
 }
 
-// resize moves every node to a new array of size slots.
+// resize moves every node to a new array of size slots and publishes it.
 func (t *table[K, V]) resize(size int) {
-	old := t.slots
-	*t = newTable[K, V](size)
-	for _, s := range old {
-		if s.n != nil {
-			t.put(s.hash, s.n)
-			t.used++
+	old := t.arr.Load()
+	a := newSlots[K, V](size)
+	for i := range old.s {
+		if n := old.s[i].n.Load(); n != nil {
+			a.put(old.s[i].hash.Load(), n)
 		}
 	}
+	t.arr.Store(a)
+}
+
+// index returns the slot that holds n, which is in t.
+func (a *slots[K, V]) index(n *node[K, V]) uint64 {
+	mask := uint64(len(a.s) - 1)
+	i := a.home(n.hash)
+	for a.s[i].n.Load() != n {
+		i = (i + 1) & mask
+	}
+	return i
+}
+
+// replace puts n in the slot of old, which is in t and has n's key.
+func (t *table[K, V]) replace(old, n *node[K, V]) {
+	a := t.arr.Load()
+	a.s[a.index(old)].n.Store(n)
 }
 
 // delete removes n, which is in t. Each later slot of the probe run moves
 // back into the hole when the hole is on its own probe path, so that no
 // lookup stops short at an empty slot (no tombstones).
 func (t *table[K, V]) delete(n *node[K, V]) {
-	mask := uint64(len(t.slots) - 1)
-	hole := t.home(n.hash)
-	for t.slots[hole].n != n {
-		hole = (hole + 1) & mask
-	}
-	for i := (hole + 1) & mask; t.slots[i].n != nil; i = (i + 1) & mask {
-		if home := t.home(t.slots[i].hash); (hole-home)&mask < (i-home)&mask {
-			t.slots[hole] = t.slots[i]
+	a := t.arr.Load()
+	mask := uint64(len(a.s) - 1)
+	hole := a.index(n)
+	for i := (hole + 1) & mask; a.s[i].n.Load() != nil; i = (i + 1) & mask {
+		h := a.s[i].hash.Load()
+		if home := a.home(h); (hole-home)&mask < (i-home)&mask {
+			a.s[hole].hash.Store(h)
+			a.s[hole].n.Store(a.s[i].n.Load())
 			hole = i
 		}
 	}
-	t.slots[hole] = slot[K, V]{}
+	a.s[hole].n.Store(nil)
+	a.s[hole].hash.Store(0)
 	t.used--
 }

@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"runtime"
 	"time"
+
+	"github.com/tiercache/tiercache/internal/percpu"
 )
 
 // Default budgets used when the corresponding [Options] field is zero or
@@ -83,6 +85,11 @@ type Options[K comparable, V any] struct {
 	// clock here. It is called only when an expiry must be checked.
 	// Default (nil): time.Now().UnixNano().
 	Now func() int64
+
+	// NoGetStats, if true, leaves Gets uncounted: Stats reports 0 Hits and
+	// 0 Misses. It is for an owner that counts its reads itself, so that a
+	// hit is counted once. Default (false): Get counts.
+	NoGetStats bool
 }
 
 // Stats is a snapshot of a [Tier]'s counters, summed over its shards. The
@@ -109,6 +116,11 @@ type Tier[K comparable, V any] struct {
 	now        func() int64 // nil: time.Now
 	maxEntries int          // per shard
 	maxBytes   int64        // per shard
+	count      bool         // Get counts hits and misses
+
+	// Gets count here, on a cell per processor: a hot key's readers on two
+	// cores then write no cache line in common.
+	hits, misses percpu.Counter
 }
 
 // New returns an empty Tier configured by opts (see [Options] for the
@@ -138,6 +150,7 @@ func New[K comparable, V any](opts Options[K, V]) *Tier[K, V] {
 		now:        opts.Now,
 		maxEntries: (maxEntries + n - 1) / n,
 		maxBytes:   max(maxBytes/int64(n), 1),
+		count:      !opts.NoGetStats,
 	}
 	if t.hash == nil {
 		t.hash = defaultHash[K](maphash.MakeSeed())
@@ -171,48 +184,53 @@ func (t *Tier[K, V]) clock() int64 {
 	return time.Now().UnixNano()
 }
 
-// Get returns the live value stored under key. It takes the shard's read
-// lock, so that Gets of one shard run in parallel. It moves the entry to
-// the front of its shard's recency order only when the shard has made at
-// least W moves since the entry's last one (see the package
-// documentation), and such a Get then takes the write lock, briefly. An
-// entry found past its expiry is removed, counted as an expiration and a
-// miss, and reported to OnEvict (after the lock is released). Get does not
-// allocate. It is safe for concurrent use.
+// Get returns the live value stored under key. It takes no lock and writes
+// no memory that other Gets read, so Gets of one key on several cores do
+// not slow each other down; it counts on a cell of its processor's (see
+// [Options.NoGetStats]). It moves the entry to the front of its shard's
+// recency order only when the shard has made at least W moves since the
+// entry's last one (see the package documentation), and such a Get then
+// takes the shard's lock, briefly. An entry found past its expiry is
+// removed, counted as an expiration and a miss, and reported to OnEvict
+// (after the lock is released). A Get that runs while a Set or Delete of
+// the same key is under way returns the value from before or after it. Get
+// does not allocate. It is safe for concurrent use.
 func (t *Tier[K, V]) Get(key K) (V, bool) {
 	h, s := t.shardFor(key)
-	s.mu.RLock()
-	n := s.find(h, key)
+	n := s.lookup(h, key)
 	if n == nil {
-		s.mu.RUnlock()
-		s.misses.Add(1)
+		t.miss()
 		var zero V
 		return zero, false
 	}
 	if n.expireAt != 0 {
 		if now := t.clock(); n.expireAt <= now {
-			s.mu.RUnlock()
-			s.misses.Add(1)
+			t.miss()
 			t.expire(s, h, key, now)
 			var zero V
 			return zero, false
 		}
 	}
-	v := n.value
-	behind := s.moves-n.moved > s.window
-	s.mu.RUnlock()
-	s.hits.Add(1)
-	if behind {
+	if t.count {
+		t.hits.Inc()
+	}
+	if s.behind(n) {
 		s.promote(h, key)
 	}
-	return v, true
+	return n.value, true
+}
+
+func (t *Tier[K, V]) miss() {
+	if t.count {
+		t.misses.Inc()
+	}
 }
 
 // promote moves key's node to the front if it is still more than a window
 // behind: another Get, or a Set, may have moved it since the caller looked.
 func (s *shard[K, V]) promote(hash uint64, key K) {
 	s.mu.Lock()
-	if n := s.find(hash, key); n != nil && s.moves-n.moved > s.window {
+	if n := s.find(hash, key); n != nil && s.behind(n) {
 		s.moveToFront(n)
 	}
 	s.mu.Unlock()
@@ -257,14 +275,14 @@ func (t *Tier[K, V]) Set(key K, v V, size int64, expireAt int64) bool {
 		s.mu.Unlock()
 		return false
 	}
-	if n := s.find(h, key); n != nil {
-		// Replaced in place: a reader copies the value under the read lock,
-		// so none can see the node change.
-		s.bytes += size - n.size
-		n.value, n.size, n.expireAt = v, size, expireAt
+	n := &node[K, V]{key: key, value: v, size: size, expireAt: expireAt, hash: h}
+	if old := s.find(h, key); old != nil {
+		// A new node, not the old one changed: readers hold nodes without
+		// the lock.
+		s.replace(old, n)
 		s.moveToFront(n)
 	} else {
-		s.pushFront(&node[K, V]{key: key, value: v, size: size, expireAt: expireAt, hash: h})
+		s.pushFront(n)
 	}
 	if s.len() <= t.maxEntries && s.bytes <= t.maxBytes {
 		s.setWindow(t.maxEntries, t.maxBytes)
@@ -359,14 +377,14 @@ func (t *Tier[K, V]) CountFunc(match func(K, V) bool) int {
 	n := 0
 	for i := range t.shards {
 		s := &t.shards[i]
-		s.mu.RLock()
+		s.mu.Lock()
 		now := t.clock()
 		for nd := s.oldest; nd != nil; nd = nd.newer {
 			if (nd.expireAt == 0 || nd.expireAt > now) && match(nd.key, nd.value) {
 				n++
 			}
 		}
-		s.mu.RUnlock()
+		s.mu.Unlock()
 	}
 	return n
 }
@@ -418,9 +436,9 @@ func (t *Tier[K, V]) Len() int {
 	n := 0
 	for i := range t.shards {
 		s := &t.shards[i]
-		s.mu.RLock()
+		s.mu.Lock()
 		n += s.len()
-		s.mu.RUnlock()
+		s.mu.Unlock()
 	}
 	return n
 }
@@ -428,17 +446,15 @@ func (t *Tier[K, V]) Len() int {
 // Stats returns the tier's counters summed over its shards. It is safe for
 // concurrent use.
 func (t *Tier[K, V]) Stats() Stats {
-	var st Stats
+	st := Stats{Hits: t.hits.Load(), Misses: t.misses.Load()}
 	for i := range t.shards {
 		s := &t.shards[i]
-		s.mu.RLock()
-		st.Hits += s.hits.Load()
-		st.Misses += s.misses.Load()
+		s.mu.Lock()
 		st.Evictions += s.evictions
 		st.Expirations += s.expirations
 		st.Entries += s.len()
 		st.Bytes += s.bytes
-		s.mu.RUnlock()
+		s.mu.Unlock()
 	}
 	return st
 }
