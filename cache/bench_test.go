@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -224,4 +226,61 @@ func BenchmarkLocalHitShapes(b *testing.B) {
 		}
 		require.NoError(b, s.Close())
 	}
+}
+
+// BenchmarkEntryMemory reports the heap bytes and objects that each of
+// 100,000 local entries (10-byte key, 100-byte string value) costs, beside
+// a map[string]string holding the same: the entry's share of the tier's
+// tables included, the key and value themselves too.
+func BenchmarkEntryMemory(b *testing.B) {
+	const n = 100_000
+	keys := make([]string, n)
+	vals := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%09d", i)
+		vals[i] = fmt.Sprintf("%0100d", i)
+	}
+	measure := func(b *testing.B, fill func() any) {
+		var bytes, objs float64
+		for b.Loop() {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			held := fill()
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			runtime.KeepAlive(held)
+			bytes = float64(after.HeapAlloc-before.HeapAlloc) / n
+			objs = float64(after.HeapObjects-before.HeapObjects) / n
+		}
+		b.ReportMetric(bytes, "heap-B/entry")
+		b.ReportMetric(objs, "heap-objs/entry")
+	}
+	// Each fill copies the key and the value, as a cache filled from the
+	// network holds its own.
+	b.Run("map", func(b *testing.B) {
+		measure(b, func() any {
+			m := make(map[string]string)
+			for i, k := range keys {
+				m[strings.Clone(k)] = strings.Clone(vals[i])
+			}
+			return m
+		})
+	})
+	b.Run("tiercache", func(b *testing.B) {
+		ctx := context.Background()
+		measure(b, func() any {
+			s, err := NewStore(nil, StoreOptions{MaxEntries: 2 * n, MaxBytes: 1 << 30})
+			require.NoError(b, err)
+			c, err := New(s, "m", Options[string]{Codec: codec.String()})
+			require.NoError(b, err)
+			for i, k := range keys {
+				require.NoError(b, c.Set(ctx, strings.Clone(k), strings.Clone(vals[i])))
+			}
+			if got := s.local.Len(); got != n {
+				b.Fatalf("%d entries in the local tier, want %d", got, n)
+			}
+			return c
+		})
+	})
 }

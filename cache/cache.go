@@ -122,14 +122,14 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 		return zero, ErrClosed
 	}
 	e, ok := c.s.local.Get(localKey{c.id, key}) // localEntry, by hand: it is not inlined
-	if ok = ok && !e.hidden.Load(); ok {
+	if ok = ok && !e.hidden(); ok {
 		switch {
 		case c.fresh(e):
 			c.stats.localHits.Inc()
 			if e.slide != nil {
 				c.touched(ctx, key, e)
 			}
-			return c.out(e.value.(V)), nil
+			return c.out(valueOf[V](e)), nil
 		case e.negative:
 			c.stats.negativeHits.Inc()
 			return zero, ErrNotFound
@@ -170,7 +170,7 @@ func (c *Cache[V]) GetLocal(key string) (V, bool) {
 			// caller's context bounds it (Options.Timeout does).
 			c.touched(context.Background(), key, e)
 		}
-		return c.out(e.value.(V)), true
+		return c.out(valueOf[V](e)), true
 	}
 	var zero V
 	return zero, false
@@ -180,7 +180,7 @@ func (c *Cache[V]) GetLocal(key string) (V, bool) {
 // itself, so that a hit copies nothing beyond V.
 func (c *Cache[V]) localEntry(key string) (*entry, bool) {
 	e, ok := c.s.local.Get(localKey{c.id, key})
-	if ok && e.hidden.Load() {
+	if ok && e.hidden() {
 		return nil, false
 	}
 	return e, ok
@@ -227,7 +227,7 @@ func (c *Cache[V]) foundOf(e *entry) found[V] {
 	case !c.fresh(e):
 		f.state = stale
 	}
-	f.v = e.value.(V)
+	f.v = valueOf[V](e)
 	return f
 }
 
@@ -307,8 +307,11 @@ func (c *Cache[V]) keepCopy(key string, v V, h codec.Header, size int, now int64
 	if exp <= now {
 		return lk, false
 	}
-	e := &entry{value: v, hard: h.HardExpiry, negative: h.Flags&codec.FlagNegative != 0, slide: sl}
-	e.hidden.Store(hidden)
+	e := newEntry(v)
+	e.hard, e.negative, e.slide = h.HardExpiry, h.Flags&codec.FlagNegative != 0, sl
+	if hidden {
+		e.hide()
+	}
 	if h.SoftExpiry != 0 && h.SoftExpiry < exp {
 		e.soft = h.SoftExpiry // otherwise fresh for its whole local life: no clock read on a hit
 	}
@@ -557,7 +560,7 @@ func (c *Cache[V]) writeOwn(ctx context.Context, ks []string, vs []V, enc []enco
 				stash: func() { c.keepCopy(k, v, h, size, time.Now().UnixMilli(), true, sl) },
 				hide: func() uint32 {
 					if e, ok := c.s.local.Get(localKey{c.id, k}); ok {
-						e.hidden.Store(true)
+						e.hide()
 						return c.id
 					}
 					return 0

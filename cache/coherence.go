@@ -277,7 +277,7 @@ func (c *coherence) dropLocal(rkey string, keep uint32) {
 		}
 	}
 	if e, ok := c.s.local.Get(localKey{c.s.nearVersions, rkey}); ok {
-		e.value.(*nearVersion).n.Add(1)
+		valueOf[*nearVersion](e).n.Add(1)
 		c.s.local.Delete(localKey{c.s.nearVersions, rkey})
 	}
 	c.s.bumpWhole(rkey)

@@ -55,7 +55,7 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 			if e.slide != nil {
 				c.touched(ctx, key, e)
 			}
-			return c.out(e.value.(V)), nil
+			return c.out(valueOf[V](e)), nil
 		}
 		switch f := c.foundOf(e); {
 		case f.state == negative:
@@ -91,7 +91,7 @@ func (c *Cache[V]) waitOwn(ctx context.Context, key string) bool {
 		return true
 	}
 	e, ok := c.s.local.Get(localKey{c.id, key}) // the check may have just ended
-	return ok && !e.hidden.Load()
+	return ok && !e.hidden()
 }
 
 // refresh reloads key in the background unless a refresh of it is already

@@ -76,7 +76,7 @@ func (n *Near[V]) currentVersion(rkey string) (*nearVersion, bool) {
 	if !ok {
 		return nil, false
 	}
-	return e.value.(*nearVersion), true
+	return valueOf[*nearVersion](e), true
 }
 
 // Get returns the value kept for field of rkey, if it is still valid.
@@ -89,7 +89,7 @@ func (n *Near[V]) Get(rkey, field string) (V, bool) {
 	if !ok {
 		return zero, false
 	}
-	ne := e.value.(nearEntry[V])
+	ne := valueOf[nearEntry[V]](e)
 	if ver, ok := n.currentVersion(rkey); !ok || ver != ne.ver || ver.n.Load() != ne.count {
 		return zero, false
 	}
@@ -110,12 +110,12 @@ func (n *Near[V]) Keep(rkey, field string, v V, size int, tok uint64) {
 		ver = new(nearVersion)
 		// The version outlives the entries kept under it: MaxStaleness
 		// bounds them all.
-		n.s.local.Set(localKey{n.s.nearVersions, rkey}, &entry{value: ver}, int64(len(rkey))+entryOverhead,
+		n.s.local.Set(localKey{n.s.nearVersions, rkey}, newEntry(ver), int64(len(rkey))+entryOverhead,
 			time.Now().Add(n.s.opts.MaxStaleness).UnixNano())
 	}
 	cur := ver.n.Load()
 	lk := localKey{n.id, nearKey(rkey, field)}
-	n.s.local.Set(lk, &entry{value: nearEntry[V]{v, ver, cur}}, int64(size+len(rkey)+len(field))+entryOverhead, exp)
+	n.s.local.Set(lk, newEntry(nearEntry[V]{v, ver, cur}), int64(size+len(rkey)+len(field))+entryOverhead, exp)
 	if now, ok := n.currentVersion(rkey); !n.s.coh.keepable(rkey, tok) || !ok || now != ver || ver.n.Load() != cur {
 		n.s.local.Delete(lk) // an invalidation landed meanwhile
 	}

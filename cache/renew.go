@@ -55,15 +55,15 @@ func (c *Cache[V]) slideOf(head string, sum uint64, size int, h codec.Header) *s
 // touched is called on a local hit of e, a Sliding namespace's copy of key:
 // past its renewAt, the first hit sends the renewal.
 func (c *Cache[V]) touched(ctx context.Context, key string, e *entry) {
-	if c.s.clock.millis() >= e.slide.renewAt && e.renewing.CompareAndSwap(false, true) {
-		c.renew(ctx, key, e.value.(V), e.slide)
+	if c.s.clock.millis() >= e.slide.renewAt && e.claimRenewal() {
+		c.renew(ctx, key, valueOf[V](e), e.slide)
 	}
 }
 
 // renewRead renews a value just read from Redis, once for the local copy
 // that read kept (if any).
 func (c *Cache[V]) renewRead(key string, v V, sl *slide) {
-	if e, ok := c.s.local.Get(localKey{c.id, key}); ok && e.slide == sl && !e.renewing.CompareAndSwap(false, true) {
+	if e, ok := c.s.local.Get(localKey{c.id, key}); ok && e.slide == sl && !e.claimRenewal() {
 		return
 	}
 	// The read's caller has its answer; the renewal is background work
@@ -106,7 +106,7 @@ func (c *Cache[V]) sendRenewal(ctx context.Context, key string, v V, sl *slide) 
 			stash: func() { c.keepCopy(key, v, h, next.size, time.Now().UnixMilli(), true, next) },
 			hide: func() uint32 {
 				if e, ok := c.s.local.Get(localKey{c.id, key}); ok {
-					e.hidden.Store(true)
+					e.hide()
 					return c.id
 				}
 				return 0

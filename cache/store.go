@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 
@@ -36,7 +37,7 @@ type Store struct {
 	boundCalls   bool // the client does not bound commands by their context: see roundTrip
 	prefixTagged bool // the prefix holds a hash tag: see fenceKey
 	opts         StoreOptions
-	local        *lrutier.Tier[localKey, *entry]
+	local        localTier
 	brk          *breaker
 	coh          *coherence
 	own          *ownWrites // nil without coherence: no echo comes
@@ -74,15 +75,75 @@ type localKey struct {
 	key string
 }
 
-// entry is a decoded value in the local tier.
+// entry is the head of a value in the local tier: the tier's node, then
+// what the Store knows of the value. Its value follows it in the same
+// allocation (see valued), kept as its own type: a hit reads one object and
+// converts nothing. Nothing but the atomics changes once it is in the tier.
 type entry struct {
-	value    any   // the namespace's V; unused for negative entries
+	lrutier.Node[localKey]
 	soft     int64 // unix ms after which the value is stale; 0: fresh for its whole local life
 	hard     int64 // unix ms when the Redis entry expires
 	negative bool
-	hidden   atomic.Bool // an own write's copy whose echo came: not served until checked (see own.go)
-	renewing atomic.Bool // a renewal was sent for it (see renew.go)
-	slide    *slide      // what a renewal needs, in a Sliding namespace; else nil
+	evicts   bool          // the value is an evictable (a Whole's copy), told when the tier drops it
+	marks    atomic.Uint32 // markHidden, markRenewing: set while the entry is in the tier
+	slide    *slide        // what a renewal needs, in a Sliding namespace; else nil
+}
+
+// The marks of an entry, one bit each in one word (an entry's fields fit
+// a size class less that way).
+const (
+	markHidden   = 1 << iota // an own write's copy whose echo came: not served until checked (see own.go)
+	markRenewing             // a renewal was sent for it (see renew.go)
+)
+
+// hidden reports whether e is marked hidden.
+func (e *entry) hidden() bool { return e.marks.Load()&markHidden != 0 }
+
+// hide marks e hidden.
+func (e *entry) hide() { e.marks.Or(markHidden) }
+
+// claimRenewal marks e renewing and reports whether it was not already.
+func (e *entry) claimRenewal() bool { return e.marks.Or(markRenewing)&markRenewing == 0 }
+
+// valued is an entry and its value, one allocation. Each local key's
+// namespace id says what V is (a Cache[V]'s id, a Near's, a Whole's, the
+// Near versions'), and only the code of that namespace reads it.
+type valued[V any] struct {
+	entry
+	value V // unused for negative entries
+}
+
+// newEntry returns a new entry holding v.
+func newEntry[V any](v V) *entry { return &(&valued[V]{value: v}).entry }
+
+// valueOf returns the value of e, an entry newEntry[V] made.
+func valueOf[V any](e *entry) V { return (*valued[V])(unsafe.Pointer(e)).value }
+
+// localTier is the Store's local tier: its nodes are entries.
+type localTier struct{ *lrutier.Nodes[localKey] }
+
+// entryOf returns the entry whose node is n (nil for nil).
+func entryOf(n *lrutier.Node[localKey]) *entry { return (*entry)(unsafe.Pointer(n)) }
+
+// Get returns key's live entry.
+func (t localTier) Get(key localKey) (*entry, bool) {
+	n := t.Nodes.Get(key)
+	return entryOf(n), n != nil
+}
+
+// Set stores e, a new entry, under key (see lrutier.Nodes.Set).
+func (t localTier) Set(key localKey, e *entry, size, expireAt int64) bool {
+	return t.Nodes.Set(key, &e.Node, size, expireAt)
+}
+
+// DeleteFunc removes the entries del returns true for.
+func (t localTier) DeleteFunc(del func(localKey, *entry) bool) int {
+	return t.Nodes.DeleteFunc(func(n *lrutier.Node[localKey]) bool { return del(n.Key(), entryOf(n)) })
+}
+
+// CountFunc counts the live entries match returns true for.
+func (t localTier) CountFunc(match func(localKey, *entry) bool) int {
+	return t.Nodes.CountFunc(func(n *lrutier.Node[localKey]) bool { return match(n.Key(), entryOf(n)) })
 }
 
 // NewStore returns a Store on rdb (a *redis.Client, standalone or Sentinel
@@ -126,13 +187,13 @@ func NewStore(rdb redis.UniversalClient, opts StoreOptions) (*Store, error) {
 	}
 	seed := maphash.MakeSeed()
 	s.clock = startClock()
-	s.local = lrutier.New(lrutier.Options[localKey, *entry]{
+	s.local.Nodes = lrutier.NewNodes(lrutier.Options[localKey, *lrutier.Node[localKey]]{
 		MaxEntries: opts.MaxEntries,
 		MaxBytes:   opts.MaxBytes,
 		Now:        s.clock.nanos,
-		OnEvict: func(_ localKey, e *entry, _ lrutier.Reason) {
-			if ev, ok := e.value.(evictable); ok {
-				ev.evicted()
+		OnEvict: func(_ localKey, n *lrutier.Node[localKey], _ lrutier.Reason) {
+			if e := entryOf(n); e.evicts {
+				valueOf[evictable](e).evicted()
 			}
 		},
 		Hash: func(k localKey) uint64 {

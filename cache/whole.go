@@ -214,7 +214,9 @@ func (w *Whole[S]) keep(v S, size int, tok, ver uint64) {
 	c := &wholeCopy[S]{w: w, v: v, ver: ver, tok: tok, exp: now + int64(w.ttl-clockTick)}
 	c.touched.Store(now)
 	lk := localKey{w.id, w.rkey}
-	if !s.local.Set(lk, &entry{value: c}, int64(size+len(w.rkey))+entryOverhead, c.exp) {
+	e := newEntry[evictable](c)
+	e.evicts = true
+	if !s.local.Set(lk, e, int64(size+len(w.rkey))+entryOverhead, c.exp) {
 		w.stats.overBudget.Add(1)
 		w.skip(ver)
 		return

@@ -230,7 +230,7 @@ func TestGetWithoutLock(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	retries := tr.shards[0].retries.Load()
+	retries := tr.nodes.shards[0].retries.Load()
 	t.Logf("%d lookups probed again", retries)
 	assert.NotZero(t, retries, "no Get met a writer: the race was not run")
 	checkInvariants(t, tr)

@@ -42,19 +42,19 @@ func checkInvariants[K comparable, V any](t testing.TB, tr *Tier[K, V]) {
 
 func invariantErrors[K comparable, V any](tr *Tier[K, V]) map[int]error {
 	errs := map[int]error{}
-	for i := range tr.shards {
-		s := &tr.shards[i]
+	for i := range tr.nodes.shards {
+		s := &tr.nodes.shards[i]
 		s.mu.Lock()
-		err := listError(s)
+		err := listError(s, tr.nodes.hash)
 		n, b := s.len(), s.bytes
 		s.mu.Unlock()
 		switch {
 		case err != nil:
 			errs[i] = err
-		case n > tr.maxEntries:
-			errs[i] = fmt.Errorf("entries = %d, want <= %d", n, tr.maxEntries)
-		case b > tr.maxBytes:
-			errs[i] = fmt.Errorf("bytes = %d, want <= %d", b, tr.maxBytes)
+		case n > tr.nodes.maxEntries:
+			errs[i] = fmt.Errorf("entries = %d, want <= %d", n, tr.nodes.maxEntries)
+		case b > tr.nodes.maxBytes:
+			errs[i] = fmt.Errorf("bytes = %d, want <= %d", b, tr.nodes.maxBytes)
 		}
 	}
 	return errs
@@ -63,15 +63,15 @@ func invariantErrors[K comparable, V any](tr *Tier[K, V]) map[int]error {
 // listError checks that s's recency list and table hold the same nodes, each
 // under its own hash, and that the count and the byte count match them. The
 // caller holds s.mu.
-func listError[K comparable, V any](s *shard[K, V]) error {
+func listError[K comparable](s *shard[K], hash func(K) uint64) error {
 	var n, inMap int
 	var sum int64
-	var newer *node[K, V]
+	var newer *Node[K]
 	for nd := s.newest; nd != nil; nd = nd.older {
 		if nd.newer != newer {
 			return fmt.Errorf("node %v: broken newer link", nd.key)
 		}
-		if s.find(nd.hash, nd.key) != nd {
+		if s.find(hash(nd.key), nd.key) != nd {
 			return fmt.Errorf("node %v: not in the table under its hash", nd.key)
 		}
 		newer = nd
@@ -96,7 +96,7 @@ func listError[K comparable, V any](s *shard[K, V]) error {
 
 // keysOf returns the keys of a one-shard tier, least recently used first.
 func keysOf[V any](tr *Tier[string, V]) []string {
-	s := &tr.shards[0]
+	s := &tr.nodes.shards[0]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var keys []string

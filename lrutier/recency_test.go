@@ -18,7 +18,7 @@ func TestGetMovesOnlyOutsideWindow(t *testing.T) {
 	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
 		tr.Set(k, 0, 1, 0) // moves 0 to 7
 	}
-	require.Equal(t, uint64(4), tr.shards[0].window.Load())
+	require.Equal(t, uint64(4), tr.nodes.shards[0].window.Load())
 
 	steps := []struct {
 		op       byte // 'g' Get, 's' Set
@@ -124,7 +124,7 @@ func TestWindow(t *testing.T) {
 			for i, size := range tt.sizes {
 				tr.Set(i, i, size, 0)
 			}
-			assert.Equal(t, tt.want, tr.shards[0].window.Load())
+			assert.Equal(t, tt.want, tr.nodes.shards[0].window.Load())
 		})
 	}
 }
@@ -152,14 +152,14 @@ func TestPromoteRechecks(t *testing.T) {
 	for _, k := range []string{"a", "b", "c", "d"} {
 		tr.Set(k, 0, 1, 0)
 	}
-	s := &tr.shards[0]
-	h := tr.hash("a")
+	s := &tr.nodes.shards[0]
+	h := tr.nodes.hash("a")
 	tr.Set("a", 1, 1, 0) // a Set moves it meanwhile
 	s.promote(h, "a")
 	assert.Equal(t, []string{"b", "c", "d", "a"}, keysOf(tr))
 	assert.Equal(t, uint64(5), s.moves.Load(), "no second move")
 	tr.Delete("b")
-	s.promote(tr.hash("b"), "b") // gone meanwhile
+	s.promote(tr.nodes.hash("b"), "b") // gone meanwhile
 	assert.Equal(t, []string{"c", "d", "a"}, keysOf(tr))
 	checkInvariants(t, tr)
 }
@@ -215,7 +215,7 @@ func TestTableCollisions(t *testing.T) {
 // a quarter of its slots empty, and Purge gives the memory back.
 func TestTableGrowsAndResets(t *testing.T) {
 	tr := New(Options[int, int]{Shards: 1, MaxEntries: 1000, MaxBytes: 1 << 20})
-	s := &tr.shards[0]
+	s := &tr.nodes.shards[0]
 	require.Len(t, s.items.arr.Load().s, minTableSlots)
 	for i := range 1000 {
 		tr.Set(i, i, 1, 0)
@@ -232,7 +232,7 @@ func TestTableGrowsAndResets(t *testing.T) {
 // slot of the table to the first: the nodes after the hole move back across
 // the end, except those whose probe path does not cross the hole.
 func TestTableDeleteWraps(t *testing.T) {
-	tb := newTable[int, int](minTableSlots)
+	tb := newTable[int](minTableSlots)
 	last := uint64(minTableSlots - 1)
 	homedAt := func(slot uint64, skip int) uint64 { // the skip+1'th hash whose probe starts at slot
 		for h := uint64(1); ; h++ {
@@ -244,23 +244,28 @@ func TestTableDeleteWraps(t *testing.T) {
 			}
 		}
 	}
-	nd := func(key int, hash uint64) *node[int, int] { return &node[int, int]{key: key, hash: hash} }
+	hashOf := map[*Node[int]]uint64{}
+	nd := func(key int, hash uint64) *Node[int] {
+		n := &Node[int]{key: key}
+		hashOf[n] = hash
+		return n
+	}
 	x, y, z := nd(1, homedAt(last, 0)), nd(2, homedAt(last, 1)), nd(3, homedAt(last, 2))
 	u, w := nd(4, homedAt(2, 0)), nd(5, homedAt(0, 0))
-	for _, n := range []*node[int, int]{x, y, z, u, w} {
-		tb.insert(n)
+	for _, n := range []*Node[int]{x, y, z, u, w} {
+		tb.insert(n, hashOf[n])
 	}
-	slots := func() []*node[int, int] { // slots 7, 0, 1, 2, 3
+	slots := func() []*Node[int] { // slots 7, 0, 1, 2, 3
 		a := tb.arr.Load().s
-		return []*node[int, int]{a[last].n.Load(), a[0].n.Load(), a[1].n.Load(), a[2].n.Load(), a[3].n.Load()}
+		return []*Node[int]{a[last].n.Load(), a[0].n.Load(), a[1].n.Load(), a[2].n.Load(), a[3].n.Load()}
 	}
-	require.Equal(t, []*node[int, int]{x, y, z, u, w}, slots())
+	require.Equal(t, []*Node[int]{x, y, z, u, w}, slots())
 
-	tb.delete(x) // y and z move back across the end, u stays at its home, w moves
-	assert.Equal(t, []*node[int, int]{y, z, w, u, nil}, slots())
-	for _, n := range []*node[int, int]{y, z, u, w} {
-		assert.Same(t, n, tb.find(n.hash, n.key))
+	tb.delete(x, hashOf[x]) // y and z move back across the end, u stays at its home, w moves
+	assert.Equal(t, []*Node[int]{y, z, w, u, nil}, slots())
+	for _, n := range []*Node[int]{y, z, u, w} {
+		assert.Same(t, n, tb.find(hashOf[n], n.key))
 	}
-	assert.Nil(t, tb.find(x.hash, x.key))
+	assert.Nil(t, tb.find(hashOf[x], x.key))
 	assert.Equal(t, 4, tb.used)
 }

@@ -12,17 +12,17 @@ const minTableSlots = 8
 // words are atomic because Get reads them without the shard's lock; a
 // reader may see the two of one slot from different moments, which the
 // shard's sequence count (see shard.lookup) makes it discard.
-type slot[K comparable, V any] struct {
+type slot[K comparable] struct {
 	hash atomic.Uint64
-	n    atomic.Pointer[node[K, V]] // nil: the slot is empty
+	n    atomic.Pointer[Node[K]] // nil: the slot is empty
 }
 
 // slots is a table's array with the shift that maps a hash to its home.
 // A resize publishes a new one; the old one is left as it was, for the
 // readers still probing it.
-type slots[K comparable, V any] struct {
-	s     []slot[K, V] // a power of two of them
-	shift uint         // 64 - log2(len(s)); see home
+type slots[K comparable] struct {
+	s     []slot[K] // a power of two of them
+	shift uint      // 64 - log2(len(s)); see home
 }
 
 // table finds a shard's nodes by key. It is an open-addressing hash table
@@ -32,19 +32,19 @@ type slots[K comparable, V any] struct {
 // simply take several slots. Only one writer at a time may change a table
 // (its shard's lock guards that); readers may probe it at any time with
 // findShared.
-type table[K comparable, V any] struct {
-	arr  atomic.Pointer[slots[K, V]]
+type table[K comparable] struct {
+	arr  atomic.Pointer[slots[K]]
 	used int
 }
 
-func newSlots[K comparable, V any](size int) *slots[K, V] {
-	return &slots[K, V]{s: make([]slot[K, V], size), shift: uint(64 - bits.Len(uint(size-1)))}
+func newSlots[K comparable](size int) *slots[K] {
+	return &slots[K]{s: make([]slot[K], size), shift: uint(64 - bits.Len(uint(size-1)))}
 }
 
 // newTable returns an empty table of size slots.
-func newTable[K comparable, V any](size int) *table[K, V] {
-	t := new(table[K, V])
-	t.arr.Store(newSlots[K, V](size))
+func newTable[K comparable](size int) *table[K] {
+	t := new(table[K])
+	t.arr.Store(newSlots[K](size))
 	return t
 }
 
@@ -52,12 +52,12 @@ func newTable[K comparable, V any](size int) *table[K, V] {
 // multiplied before its top bits are taken because the shard was chosen by
 // its low bits (all the hashes of a shard share them), and so that a Hash
 // that is weak in its top bits still spreads.
-func (a *slots[K, V]) home(hash uint64) uint64 {
+func (a *slots[K]) home(hash uint64) uint64 {
 	return (hash * 0x9e3779b97f4a7c15) >> a.shift
 }
 
 // find returns key's node, or nil. The caller is the table's writer.
-func (t *table[K, V]) find(hash uint64, key K) *node[K, V] {
+func (t *table[K]) find(hash uint64, key K) *Node[K] {
 	n, _ := t.findShared(hash, key)
 	return n
 }
@@ -67,7 +67,7 @@ func (t *table[K, V]) find(hash uint64, key K) *node[K, V] {
 // writer moves slots may see neither (the probe then gives up after one
 // pass over the array), or may miss a node that a slot move carried past
 // it: the shard's sequence count tells it to look again.
-func (t *table[K, V]) findShared(hash uint64, key K) (*node[K, V], bool) {
+func (t *table[K]) findShared(hash uint64, key K) (*Node[K], bool) {
 	a := t.arr.Load()
 	mask := uint64(len(a.s) - 1)
 	i := a.home(hash)
@@ -87,16 +87,16 @@ func (t *table[K, V]) findShared(hash uint64, key K) (*node[K, V], bool) {
 
 // insert adds n, whose key is not in t, growing t first if it would be more
 // than 3/4 full.
-func (t *table[K, V]) insert(n *node[K, V]) {
+func (t *table[K]) insert(n *Node[K], hash uint64) {
 	if a := t.arr.Load(); 4*(t.used+1) > 3*len(a.s) {
 		t.resize(2 * len(a.s))
 	}
-	t.arr.Load().put(n.hash, n)
+	t.arr.Load().put(hash, n)
 	t.used++
 }
 
 // put stores n in the first empty slot of its probe sequence.
-func (a *slots[K, V]) put(hash uint64, n *node[K, V]) {
+func (a *slots[K]) put(hash uint64, n *Node[K]) {
 	mask := uint64(len(a.s) - 1)
 	i := a.home(hash)
 	for a.s[i].n.Load() != nil {
@@ -107,9 +107,9 @@ func (a *slots[K, V]) put(hash uint64, n *node[K, V]) {
 }
 
 // resize moves every node to a new array of size slots and publishes it.
-func (t *table[K, V]) resize(size int) {
+func (t *table[K]) resize(size int) {
 	old := t.arr.Load()
-	a := newSlots[K, V](size)
+	a := newSlots[K](size)
 	for i := range old.s {
 		if n := old.s[i].n.Load(); n != nil {
 			a.put(old.s[i].hash.Load(), n)
@@ -118,29 +118,29 @@ func (t *table[K, V]) resize(size int) {
 	t.arr.Store(a)
 }
 
-// index returns the slot that holds n, which is in t.
-func (a *slots[K, V]) index(n *node[K, V]) uint64 {
+// index returns the slot that holds n, which is in t under hash.
+func (a *slots[K]) index(n *Node[K], hash uint64) uint64 {
 	mask := uint64(len(a.s) - 1)
-	i := a.home(n.hash)
+	i := a.home(hash)
 	for a.s[i].n.Load() != n {
 		i = (i + 1) & mask
 	}
 	return i
 }
 
-// replace puts n in the slot of old, which is in t and has n's key.
-func (t *table[K, V]) replace(old, n *node[K, V]) {
+// replace puts n in the slot of old, which is in t and has n's key and hash.
+func (t *table[K]) replace(old, n *Node[K], hash uint64) {
 	a := t.arr.Load()
-	a.s[a.index(old)].n.Store(n)
+	a.s[a.index(old, hash)].n.Store(n)
 }
 
-// delete removes n, which is in t. Each later slot of the probe run moves
+// delete removes n, which is in t under hash. Each later slot of the probe run moves
 // back into the hole when the hole is on its own probe path, so that no
 // lookup stops short at an empty slot (no tombstones).
-func (t *table[K, V]) delete(n *node[K, V]) {
+func (t *table[K]) delete(n *Node[K], hash uint64) {
 	a := t.arr.Load()
 	mask := uint64(len(a.s) - 1)
-	hole := a.index(n)
+	hole := a.index(n, hash)
 	for i := (hole + 1) & mask; a.s[i].n.Load() != nil; i = (i + 1) & mask {
 		h := a.s[i].hash.Load()
 		if home := a.home(h); (hole-home)&mask < (i-home)&mask {

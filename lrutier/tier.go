@@ -1,13 +1,6 @@
 package lrutier
 
-import (
-	"hash/maphash"
-	"math/bits"
-	"runtime"
-	"time"
-
-	"github.com/tiercache/tiercache/internal/percpu"
-)
+import "unsafe"
 
 // Default budgets used when the corresponding [Options] field is zero or
 // negative.
@@ -109,79 +102,32 @@ type Stats struct {
 // safe for concurrent use by multiple goroutines. Create it with [New]; the
 // zero value is not usable.
 type Tier[K comparable, V any] struct {
-	shards     []shard[K, V]
-	mask       uint64
-	hash       func(K) uint64
-	onEvict    func(K, V, Reason)
-	now        func() int64 // nil: time.Now
-	maxEntries int          // per shard
-	maxBytes   int64        // per shard
-	count      bool         // Get counts hits and misses
+	nodes *Nodes[K] // every node in it is the Node of a node[K, V]
+}
 
-	// Gets count here, on a cell per processor: a hot key's readers on two
-	// cores then write no cache line in common.
-	hits, misses percpu.Counter
+// node is a Tier's entry: its Node first, so that a *Node of a Tier's is the
+// address of its node.
+type node[K comparable, V any] struct {
+	Node[K]
+	value V
+}
+
+// valueOf returns the value of n, a Node a Tier[K, V] set.
+func valueOf[K comparable, V any](n *Node[K]) V {
+	return (*node[K, V])(unsafe.Pointer(n)).value
 }
 
 // New returns an empty Tier configured by opts (see [Options] for the
 // defaults). It is safe to call concurrently.
 func New[K comparable, V any](opts Options[K, V]) *Tier[K, V] {
-	n := opts.Shards
-	if n <= 0 {
-		n = 4 * runtime.GOMAXPROCS(0)
+	nopts := Options[K, *Node[K]]{
+		MaxEntries: opts.MaxEntries, MaxBytes: opts.MaxBytes, Shards: opts.Shards,
+		Hash: opts.Hash, Now: opts.Now, NoGetStats: opts.NoGetStats,
 	}
-	n = min(n, maxShards)
-	n = 1 << bits.Len(uint(n-1)) // round up to a power of two; 1 stays 1
-
-	maxEntries := opts.MaxEntries
-	if maxEntries <= 0 {
-		maxEntries = DefaultMaxEntries
+	if onEvict := opts.OnEvict; onEvict != nil {
+		nopts.OnEvict = func(k K, n *Node[K], r Reason) { onEvict(k, valueOf[K, V](n), r) }
 	}
-	maxBytes := opts.MaxBytes
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
-	}
-
-	t := &Tier[K, V]{
-		shards:     make([]shard[K, V], n),
-		mask:       uint64(n - 1),
-		hash:       opts.Hash,
-		onEvict:    opts.OnEvict,
-		now:        opts.Now,
-		maxEntries: (maxEntries + n - 1) / n,
-		maxBytes:   max(maxBytes/int64(n), 1),
-		count:      !opts.NoGetStats,
-	}
-	if t.hash == nil {
-		t.hash = defaultHash[K](maphash.MakeSeed())
-	}
-	for i := range t.shards {
-		t.shards[i].reset()
-	}
-	return t
-}
-
-// defaultHash returns a maphash-based hash for K: maphash.String for string
-// keys (the common case, and the fastest), maphash.Comparable otherwise.
-func defaultHash[K comparable](seed maphash.Seed) func(K) uint64 {
-	var zero K
-	if _, ok := any(zero).(string); ok {
-		return any(func(s string) uint64 { return maphash.String(seed, s) }).(func(K) uint64)
-	}
-	return func(k K) uint64 { return maphash.Comparable(seed, k) }
-}
-
-// shardFor returns key's hash and its shard.
-func (t *Tier[K, V]) shardFor(key K) (uint64, *shard[K, V]) {
-	h := t.hash(key)
-	return h, &t.shards[h&t.mask]
-}
-
-func (t *Tier[K, V]) clock() int64 {
-	if t.now != nil {
-		return t.now()
-	}
-	return time.Now().UnixNano()
+	return &Tier[K, V]{nodes: NewNodes(nopts)}
 }
 
 // Get returns the live value stored under key. It takes no lock and writes
@@ -196,62 +142,11 @@ func (t *Tier[K, V]) clock() int64 {
 // the same key is under way returns the value from before or after it. Get
 // does not allocate. It is safe for concurrent use.
 func (t *Tier[K, V]) Get(key K) (V, bool) {
-	h, s := t.shardFor(key)
-	n := s.lookup(h, key)
-	if n == nil {
-		t.miss()
-		var zero V
-		return zero, false
+	if n := t.nodes.Get(key); n != nil {
+		return valueOf[K, V](n), true
 	}
-	if n.expireAt != 0 {
-		if now := t.clock(); n.expireAt <= now {
-			t.miss()
-			t.expire(s, h, key, now)
-			var zero V
-			return zero, false
-		}
-	}
-	if t.count {
-		t.hits.Inc()
-	}
-	if s.behind(n) {
-		s.promote(h, key)
-	}
-	return n.value, true
-}
-
-func (t *Tier[K, V]) miss() {
-	if t.count {
-		t.misses.Inc()
-	}
-}
-
-// promote moves key's node to the front if it is still more than a window
-// behind: another Get, or a Set, may have moved it since the caller looked.
-func (s *shard[K, V]) promote(hash uint64, key K) {
-	s.mu.Lock()
-	if n := s.find(hash, key); n != nil && s.behind(n) {
-		s.moveToFront(n)
-	}
-	s.mu.Unlock()
-}
-
-// expire removes key's node, which a Get found expired at now under the read
-// lock, unless it was removed or replaced by a live one since; it counts
-// the expiration and reports it after the lock is released.
-func (t *Tier[K, V]) expire(s *shard[K, V], hash uint64, key K, now int64) {
-	s.mu.Lock()
-	n := s.find(hash, key)
-	if n == nil || n.expireAt == 0 || n.expireAt > now {
-		s.mu.Unlock()
-		return
-	}
-	s.unlink(n)
-	s.expirations++
-	s.mu.Unlock()
-	if t.onEvict != nil {
-		t.onEvict(key, n.value, Expired)
-	}
+	var zero V
+	return zero, false
 }
 
 // Set stores v under key with its size in bytes and its absolute expiry
@@ -267,84 +162,13 @@ func (t *Tier[K, V]) expire(s *shard[K, V], hash uint64, key K, now int64) {
 // never sees the value the caller meant to replace. Otherwise Set returns
 // true. It is safe for concurrent use.
 func (t *Tier[K, V]) Set(key K, v V, size int64, expireAt int64) bool {
-	size = max(size, 0)
-	h, s := t.shardFor(key)
-	s.mu.Lock()
-	if size > t.maxBytes {
-		s.remove(h, key)
-		s.mu.Unlock()
-		return false
-	}
-	n := &node[K, V]{key: key, value: v, size: size, expireAt: expireAt, hash: h}
-	if old := s.find(h, key); old != nil {
-		// A new node, not the old one changed: readers hold nodes without
-		// the lock.
-		s.replace(old, n)
-		s.moveToFront(n)
-	} else {
-		s.pushFront(n)
-	}
-	if s.len() <= t.maxEntries && s.bytes <= t.maxBytes {
-		s.setWindow(t.maxEntries, t.maxBytes)
-		s.mu.Unlock()
-		return true
-	}
-	var buf [4]removal[K, V]
-	out := t.shrink(s, buf[:0])
-	s.setWindow(t.maxEntries, t.maxBytes)
-	s.mu.Unlock()
-	t.report(out)
-	return true
-}
-
-// shrink removes s's oldest nodes until both budgets hold and returns them
-// appended to out when there is an OnEvict to report them to. The caller
-// holds s.mu for writing. The node just set is the newest one and fits both
-// budgets on its own, so it is never removed here.
-func (t *Tier[K, V]) shrink(s *shard[K, V], out []removal[K, V]) []removal[K, V] {
-	var now int64
-	haveNow := false
-	for (s.len() > t.maxEntries || s.bytes > t.maxBytes) && s.oldest != nil {
-		n := s.oldest
-		s.unlink(n)
-		reason := Evicted
-		if n.expireAt != 0 {
-			if !haveNow {
-				now, haveNow = t.clock(), true
-			}
-			if n.expireAt <= now {
-				reason = Expired
-			}
-		}
-		if reason == Expired {
-			s.expirations++
-		} else {
-			s.evictions++
-		}
-		if t.onEvict != nil {
-			out = append(out, removal[K, V]{key: n.key, value: n.value, reason: reason})
-		}
-	}
-	return out
-}
-
-// report calls OnEvict for each collected removal. No lock may be held.
-func (t *Tier[K, V]) report(out []removal[K, V]) {
-	for i := range out {
-		t.onEvict(out[i].key, out[i].value, out[i].reason)
-	}
+	return t.nodes.Set(key, &(&node[K, V]{value: v}).Node, size, expireAt)
 }
 
 // Delete removes the entry stored under key, expired or not, and reports
 // whether there was one. OnEvict is not called. It is safe for concurrent
 // use.
-func (t *Tier[K, V]) Delete(key K) bool {
-	h, s := t.shardFor(key)
-	s.mu.Lock()
-	ok := s.remove(h, key)
-	s.mu.Unlock()
-	return ok
-}
+func (t *Tier[K, V]) Delete(key K) bool { return t.nodes.Delete(key) }
 
 // DeleteFunc removes every entry (expired or not) for which del returns true
 // and returns how many it removed. OnEvict is not called. It is safe for
@@ -353,40 +177,14 @@ func (t *Tier[K, V]) Delete(key K) bool {
 // deadlock). Entries set concurrently may or may not be visited. It visits
 // every entry, so it costs O(Len) and is meant for rare bulk invalidation.
 func (t *Tier[K, V]) DeleteFunc(del func(K, V) bool) int {
-	n := 0
-	for i := range t.shards {
-		s := &t.shards[i]
-		s.mu.Lock()
-		for nd := s.oldest; nd != nil; {
-			newer := nd.newer
-			if del(nd.key, nd.value) {
-				s.unlink(nd)
-				n++
-			}
-			nd = newer
-		}
-		s.mu.Unlock()
-	}
-	return n
+	return t.nodes.DeleteFunc(func(n *Node[K]) bool { return del(n.key, valueOf[K, V](n)) })
 }
 
 // CountFunc returns how many live (unexpired) entries match. Like
 // DeleteFunc, match runs under a shard lock: it must be quick and must not
 // call the Tier. It costs O(Len). It is safe for concurrent use.
 func (t *Tier[K, V]) CountFunc(match func(K, V) bool) int {
-	n := 0
-	for i := range t.shards {
-		s := &t.shards[i]
-		s.mu.Lock()
-		now := t.clock()
-		for nd := s.oldest; nd != nil; nd = nd.newer {
-			if (nd.expireAt == 0 || nd.expireAt > now) && match(nd.key, nd.value) {
-				n++
-			}
-		}
-		s.mu.Unlock()
-	}
-	return n
+	return t.nodes.CountFunc(func(n *Node[K]) bool { return match(n.key, valueOf[K, V](n)) })
 }
 
 // Sweep removes every entry that has expired, counts each as an expiration,
@@ -394,67 +192,16 @@ func (t *Tier[K, V]) CountFunc(match func(K, V) bool) int {
 // many it removed. Expired entries are otherwise removed only when touched,
 // so a caller that wants their bytes back sooner runs Sweep periodically. It
 // is safe for concurrent use.
-func (t *Tier[K, V]) Sweep() int {
-	n := 0
-	for i := range t.shards {
-		s := &t.shards[i]
-		var out []removal[K, V]
-		s.mu.Lock()
-		now := t.clock()
-		for nd := s.oldest; nd != nil; {
-			newer := nd.newer
-			if nd.expireAt != 0 && nd.expireAt <= now {
-				s.unlink(nd)
-				s.expirations++
-				n++
-				if t.onEvict != nil {
-					out = append(out, removal[K, V]{key: nd.key, value: nd.value, reason: Expired})
-				}
-			}
-			nd = newer
-		}
-		s.mu.Unlock()
-		t.report(out)
-	}
-	return n
-}
+func (t *Tier[K, V]) Sweep() int { return t.nodes.Sweep() }
 
 // Purge removes every entry. OnEvict is not called; the counters are kept.
 // It is safe for concurrent use.
-func (t *Tier[K, V]) Purge() {
-	for i := range t.shards {
-		s := &t.shards[i]
-		s.mu.Lock()
-		s.reset()
-		s.mu.Unlock()
-	}
-}
+func (t *Tier[K, V]) Purge() { t.nodes.Purge() }
 
 // Len returns the number of entries stored, including expired entries not
 // yet removed. It is safe for concurrent use.
-func (t *Tier[K, V]) Len() int {
-	n := 0
-	for i := range t.shards {
-		s := &t.shards[i]
-		s.mu.Lock()
-		n += s.len()
-		s.mu.Unlock()
-	}
-	return n
-}
+func (t *Tier[K, V]) Len() int { return t.nodes.Len() }
 
 // Stats returns the tier's counters summed over its shards. It is safe for
 // concurrent use.
-func (t *Tier[K, V]) Stats() Stats {
-	st := Stats{Hits: t.hits.Load(), Misses: t.misses.Load()}
-	for i := range t.shards {
-		s := &t.shards[i]
-		s.mu.Lock()
-		st.Evictions += s.evictions
-		st.Expirations += s.expirations
-		st.Entries += s.len()
-		st.Bytes += s.bytes
-		s.mu.Unlock()
-	}
-	return st
-}
+func (t *Tier[K, V]) Stats() Stats { return t.nodes.Stats() }

@@ -35,17 +35,17 @@ func TestNewOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := New(tt.opts)
-			assert.Len(t, tr.shards, tt.shards)
-			assert.Equal(t, uint64(tt.shards-1), tr.mask)
-			assert.Equal(t, tt.entries, tr.maxEntries)
-			assert.Equal(t, tt.bytes, tr.maxBytes)
+			assert.Len(t, tr.nodes.shards, tt.shards)
+			assert.Equal(t, uint64(tt.shards-1), tr.nodes.mask)
+			assert.Equal(t, tt.entries, tr.nodes.maxEntries)
+			assert.Equal(t, tt.bytes, tr.nodes.maxBytes)
 		})
 	}
 }
 
 func TestShardPadding(t *testing.T) {
-	assert.Zero(t, unsafe.Sizeof(shard[string, int]{})%shardAlign)
-	assert.Zero(t, unsafe.Sizeof(shard[[64]byte, struct{ a, b string }]{})%shardAlign)
+	assert.Zero(t, unsafe.Sizeof(shard[string]{})%shardAlign)
+	assert.Zero(t, unsafe.Sizeof(shard[[64]byte]{})%shardAlign)
 }
 
 func TestGetSetDelete(t *testing.T) {
