@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiercache/tiercache/codec"
@@ -282,5 +283,67 @@ func BenchmarkEntryMemory(b *testing.B) {
 			}
 			return c
 		})
+	})
+}
+
+// BenchmarkRemoteGetAllocs is a remote hit beside the raw go-redis GET of
+// the same key on the same client: what tiercache adds to the command.
+func BenchmarkRemoteGetAllocs(b *testing.B) {
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.Start(b).Addr, ContextTimeoutEnabled: true})
+	b.Cleanup(func() { _ = rdb.Close() })
+	s := newStore(b, rdb, StoreOptions{})
+	c, err := New(s, "bench", Options[string]{LocalTTL: -1, Codec: codec.String()})
+	require.NoError(b, err)
+	require.NoError(b, c.Set(ctx, "k", "a value of some 32 bytes or so.."))
+	b.Run("tiercache", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Get(ctx, "k"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("limit", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := rdb.Get(ctx, s.opts.Prefix+"bench:k").Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkRemoteGetManyAllocs is a GetMany of 100 keys from Redis beside
+// the raw go-redis MGET of the same keys on the same client.
+func BenchmarkRemoteGetManyAllocs(b *testing.B) {
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.Start(b).Addr, ContextTimeoutEnabled: true})
+	b.Cleanup(func() { _ = rdb.Close() })
+	s := newStore(b, rdb, StoreOptions{})
+	c, err := New(s, "bench", Options[string]{LocalTTL: -1, Codec: codec.String()})
+	require.NoError(b, err)
+	keys := make([]string, 100)
+	rkeys := make([]string, len(keys))
+	for i := range keys {
+		keys[i] = fmt.Sprint("k", i)
+		rkeys[i] = s.opts.Prefix + "bench:" + keys[i]
+		require.NoError(b, c.Set(ctx, keys[i], "a value of some 32 bytes or so.."))
+	}
+	b.Run("tiercache", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if m, err := c.GetMany(ctx, keys); err != nil || len(m) != len(keys) {
+				b.Fatal(len(m), err)
+			}
+		}
+	})
+	b.Run("limit", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := rdb.MGet(ctx, rkeys...).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }

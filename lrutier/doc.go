@@ -3,10 +3,13 @@
 // absolute time, and holds two budgets, one in entries and one in bytes.
 //
 // A [Tier] is split into a power-of-two number of shards, each under its own
-// read-write mutex, so callers on different shards do not contend and Gets
-// of one shard run in parallel. A shard is a hash table (open addressing,
-// indexed by the same 64-bit hash that chose the shard, so a key is hashed
-// once per operation) and a list of its entries in recency order. The
+// mutex for writers, so writers on different shards do not contend. A Get
+// takes no lock and writes nothing that other Gets read (it checks a
+// shard's sequence count around a lock-free probe, and counts on a cell of
+// its processor's), so Gets of one hot key on several cores do not slow
+// each other down. A shard is a hash table (open addressing, indexed by the
+// same 64-bit hash that chose the shard, so a key is hashed once per
+// operation) and a list of its entries in recency order. The
 // budgets are split evenly across the shards and enforced per shard: a
 // [Tier.Set] that pushes a shard over either budget removes that shard's
 // oldest entries, in list order, until both hold again.
@@ -43,6 +46,10 @@
 //
 // Values are shared, not copied: every Get of a key returns the same stored
 // V. Callers that mutate what they get must copy it first.
+//
+// [Nodes] is the same tier for an owner that keeps its values in the nodes
+// themselves (one allocation per entry): tiercache's cache package keeps
+// each value, decoded and of its own type, in the same object as the node.
 //
 // Callbacks ([Options.OnEvict]) are never run while a shard lock is held, so a
 // callback may use the Tier it belongs to. The one exception is the predicate

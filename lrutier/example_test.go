@@ -3,6 +3,7 @@ package lrutier_test
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/tiercache/tiercache/lrutier"
 )
@@ -83,4 +84,33 @@ func ExampleTier_Sweep() {
 	fmt.Println(tier.Sweep(), tier.Len(), tier.Stats().Bytes)
 	// Output:
 	// 1 2 16
+}
+
+// user is an owner's entry: the tier's Node first, then the owner's own
+// fields, all in one allocation.
+type user struct {
+	lrutier.Node[int]
+	name string
+}
+
+// userOf returns the user whose Node is n. It is valid because every Node in
+// the tier below is the first field of a user.
+func userOf(n *lrutier.Node[int]) *user { return (*user)(unsafe.Pointer(n)) }
+
+func ExampleNodes() {
+	tier := lrutier.NewNodes(lrutier.Options[int, *lrutier.Node[int]]{
+		OnEvict: func(id int, n *lrutier.Node[int], reason lrutier.Reason) {
+			fmt.Println("left:", userOf(n).name, reason)
+		},
+	})
+	u := &user{name: "ada"} // fields written before Set, never after
+	tier.Set(1, &u.Node, int64(len(u.name)), 0)
+
+	if n := tier.Get(1); n != nil {
+		fmt.Println(n.Key(), userOf(n).name)
+	}
+	fmt.Println(tier.Get(2) == nil)
+	// Output:
+	// 1 ada
+	// true
 }
