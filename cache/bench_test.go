@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiercache/tiercache/codec"
@@ -346,4 +347,33 @@ func BenchmarkRemoteGetManyAllocs(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestRemoteGetAllocs holds what a remote hit allocates beyond the raw GET
+// of the same key on the same client: the Redis key (prefix and key), and
+// the context that bounds the call by Options.Timeout and its timer, unless
+// the caller's deadline comes first, which bounds it already.
+func TestRemoteGetAllocs(t *testing.T) {
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.Start(t).Addr, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = rdb.Close() })
+	s := newStore(t, rdb, StoreOptions{})
+	c, err := New(s, "allocs", Options[string]{LocalTTL: -1, Codec: codec.String()})
+	require.NoError(t, err)
+	require.NoError(t, c.Set(ctx, "k", "value"))
+	rkey := c.RedisKey("k")
+	allocs := func(ctx context.Context, get func(context.Context) error) float64 {
+		return testing.AllocsPerRun(200, func() { require.NoError(t, get(ctx)) })
+	}
+	tc := func(ctx context.Context) error { _, err := c.Get(ctx, "k"); return err }
+	raw := func(ctx context.Context) error { return rdb.Get(ctx, rkey).Err() }
+	soon, cancel := context.WithTimeout(ctx, time.Hour/4) // sooner than no deadline, later than Timeout
+	defer cancel()
+	sooner, cancel2 := context.WithTimeout(ctx, c.opts.Timeout/2)
+	defer cancel2()
+	// The Store's context is 5: the context, its timer (3 in
+	// context.WithTimeout) and the done channel go-redis asks it for.
+	assert.LessOrEqual(t, allocs(ctx, tc)-allocs(ctx, raw), 6.0, "no deadline: the key and the Store's context")
+	assert.LessOrEqual(t, allocs(soon, tc)-allocs(soon, raw), 6.0, "a later deadline: the key and the Store's context")
+	assert.LessOrEqual(t, allocs(sooner, tc)-allocs(sooner, raw), 1.0, "a sooner deadline: the key alone")
 }

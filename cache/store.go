@@ -346,6 +346,17 @@ func (s *Store) call(ctx context.Context, timeout time.Duration, fn func(ctx con
 // and the call returns at the deadline; fn goes on in the background until
 // the client gives up, and its result is dropped.
 func roundTrip[T any](s *Store, ctx context.Context, timeout time.Duration, fn func(ctx context.Context) (T, error)) (T, error) {
+	return roundTripWith(s, ctx, timeout, fn, callOf[T])
+}
+
+// callOf calls fn: roundTrip's call is its closure.
+func callOf[T any](ctx context.Context, fn func(context.Context) (T, error)) (T, error) { return fn(ctx) }
+
+// roundTripWith is roundTrip of fn(ctx, arg): a hot call passes a function
+// that captures nothing and its arguments apart, so that it allocates no
+// closure (arg is copied to the heap only for the goroutine of a client
+// that does not honour deadlines).
+func roundTripWith[A, T any](s *Store, ctx context.Context, timeout time.Duration, arg A, fn func(context.Context, A) (T, error)) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err
@@ -354,16 +365,23 @@ func roundTrip[T any](s *Store, ctx context.Context, timeout time.Duration, fn f
 	if !ok {
 		return zero, errSkippedCall
 	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
 	start := time.Now()
+	// A caller's deadline that comes first bounds the call already: no
+	// context (and timer) of the Store's own.
+	cctx, cancel := ctx, context.CancelFunc(nil)
+	if d, ok := ctx.Deadline(); !ok || d.Sub(start) > timeout {
+		cctx, cancel = context.WithTimeout(ctx, timeout)
+	}
 	var v T
 	var err error
 	if s.boundCalls {
-		v, err = bounded(cctx, fn)
+		v, err = bounded(cctx, arg, fn)
 	} else {
-		v, err = fn(cctx)
+		v, err = fn(cctx, arg)
 	}
-	cancel()
+	if cancel != nil {
+		cancel()
+	}
 	s.brk.done(ctx, err, probe)
 	s.observeCall(start, err)
 	if isFailure(ctx, err) {
@@ -374,14 +392,14 @@ func roundTrip[T any](s *Store, ctx context.Context, timeout time.Duration, fn f
 
 // bounded runs fn in a goroutine and returns its result, or ctx's error
 // when ctx ends first.
-func bounded[T any](ctx context.Context, fn func(ctx context.Context) (T, error)) (T, error) {
+func bounded[A, T any](ctx context.Context, arg A, fn func(context.Context, A) (T, error)) (T, error) {
 	type result struct {
 		v   T
 		err error
 	}
 	ch := make(chan result, 1)
 	go func() {
-		v, err := fn(ctx)
+		v, err := fn(ctx, arg)
 		ch <- result{v, err}
 	}()
 	select {
@@ -402,14 +420,23 @@ var errSkipped = errors.New("circuit breaker open")
 
 // get reads one key. A missing key is redis.Nil.
 func (s *Store) get(ctx context.Context, timeout time.Duration, key string) (string, error) {
-	val, err := roundTrip(s, ctx, timeout, func(ctx context.Context) (string, error) {
-		n, err := s.readNodeFor(key)
-		if err != nil {
-			return "", err
-		}
-		return n.c.Get(ctx, key).Result()
-	})
+	val, err := roundTripWith(s, ctx, timeout, keyOn{s, key}, getOn)
 	return val, wrongType(err, key)
+}
+
+// keyOn is a key and its Store: the arguments of getOn.
+type keyOn struct {
+	s   *Store
+	key string
+}
+
+// getOn is the round trip of Store.get.
+func getOn(ctx context.Context, a keyOn) (string, error) {
+	n, err := a.s.readNodeFor(a.key)
+	if err != nil {
+		return "", err
+	}
+	return n.c.Get(ctx, a.key).Result()
 }
 
 // mget reads keys in one round trip per node (one MGET per hash slot on
