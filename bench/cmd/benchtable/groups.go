@@ -84,6 +84,10 @@ type Group struct {
 	Impls map[string]string
 	// Targets are the goals the table checks for this group.
 	Targets []Target
+	// Unit is the unit the "× limit" column is taken in: "" for ns/op,
+	// or a custom metric's (b.ReportMetric), such as "heap-B/entry" for a
+	// group that measures memory.
+	Unit string
 }
 
 // Kind is the kind of a Target.
@@ -96,6 +100,9 @@ const (
 	FasterThan
 	// NoAllocs: Impl allocates nothing per operation.
 	NoAllocs
+	// AtMost: Impl's custom metric Unit (median over the runs) is at most
+	// X, such as 2 round-trips/op.
+	AtMost
 )
 
 // Target is one goal for one implementation of a group.
@@ -104,4 +111,7 @@ type Target struct {
 	Kind Kind
 	X    float64
 	Peer string // for FasterThan
+	// Unit is the metric the target is about: for WithinLimit and
+	// FasterThan, "" means ns/op; for AtMost it is required.
+	Unit string
 }
