@@ -99,6 +99,19 @@ var peerKeys = func() []string {
 	return ks
 }()
 
+// rueKeys and rueMsgpackKeys are the Redis keys the rueidis benchmarks use
+// for keys: the JSON string and the msgpack struct.
+var rueKeys, rueMsgpackKeys = prefixed("rue:"), prefixed("ruemp:")
+
+// prefixed returns keys with prefix before each.
+func prefixed(prefix string) []string {
+	ks := make([]string, len(keys))
+	for i, k := range keys {
+		ks[i] = prefix + k
+	}
+	return ks
+}
+
 // errMiss is what a benchmark's read returns when the key was not found.
 var errMiss = errors.New("miss")
 
