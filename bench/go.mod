@@ -13,6 +13,7 @@ require (
 	github.com/maypok86/otter/v2 v2.4.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/redis/rueidis v1.0.80
+	github.com/redis/rueidis/rueidisaside v1.0.78
 	github.com/tiercache/tiercache v0.0.0-00010101000000-000000000000
 	github.com/victorspringer/http-cache v0.0.0-20240523143319-7d9f48f8ab91
 	github.com/vmihailenco/msgpack/v5 v5.4.1
