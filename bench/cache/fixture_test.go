@@ -65,8 +65,7 @@ func newClient(b *testing.B) *redis.Client {
 // newTiercache returns a tiercache namespace on rdb with opts.
 func newTiercache[V any](b *testing.B, rdb *redis.Client, opts cache.Options[V]) *cache.Cache[V] {
 	b.Helper()
-	// The Store's one INFO line per start would clutter the benchmark output.
-	store, err := cache.NewStore(rdb, cache.StoreOptions{Logger: slog.New(slog.DiscardHandler)})
+	store, err := cache.NewStore(rdb, cache.StoreOptions{Logger: discardLogger})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -77,6 +76,10 @@ func newTiercache[V any](b *testing.B, rdb *redis.Client, opts cache.Options[V])
 	}
 	return c
 }
+
+// discardLogger is the Logger of the benchmarks' Stores: a Store's one INFO
+// line per start would clutter the benchmark output.
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // newRedisCache returns a go-redis/cache on rdb, with a TinyLFU local cache
 // when local is set. Its stats count Redis reads only, which lets a

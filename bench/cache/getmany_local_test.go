@@ -34,13 +34,7 @@ func BenchmarkGetManyLocal100(b *testing.B) {
 	}
 	warmLocal(b, tc)
 	warmRueidis(b, rue, rueKeys)
-	before := tc.Stats()
-	b.Cleanup(func() {
-		st := tc.Stats()
-		if remote, misses := st.RemoteHits-before.RemoteHits, st.Misses-before.Misses; remote+misses != 0 {
-			b.Errorf("tiercache: %d remote hits and %d misses, want only local hits", remote, misses)
-		}
-	})
+	checkOnlyLocal(b, tc)
 
 	const batches = numKeys / batchSize
 	batch := func(ks []string, j int) []string { return ks[j*batchSize : (j+1)*batchSize] }

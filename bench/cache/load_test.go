@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -226,7 +225,7 @@ func BenchmarkStampede1000(b *testing.B) {
 	var tcs [2]*cache.Cache[string]
 	for i := range tcs {
 		tcRdbs[i], _ = newCountedClient(b)
-		store, err := cache.NewStore(tcRdbs[i], cache.StoreOptions{Logger: slog.New(slog.DiscardHandler)})
+		store, err := cache.NewStore(tcRdbs[i], cache.StoreOptions{Logger: discardLogger})
 		if err != nil {
 			b.Fatal(err)
 		}

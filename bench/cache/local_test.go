@@ -131,28 +131,22 @@ func localPeers(b *testing.B) map[string]op {
 	warmRueidis(b, rue, rueKeys)
 	warmRueidis(b, rue, rueMsgpackKeys)
 
-	hit := func(v Item, ok bool, i int) error {
-		if !ok {
-			return errMiss
-		}
-		return checkID(v.ID, i)
-	}
 	return map[string]op{
 		"otter": func(i int) error {
 			v, ok := otr.GetIfPresent(keys[i])
-			return hit(v, ok, i)
+			return hitOf(v, ok, i)
 		},
 		"otter-coarseclock": func(i int) error {
 			v, ok := otrCoarse.GetIfPresent(keys[i])
-			return hit(v, ok, i)
+			return hitOf(v, ok, i)
 		},
 		"golanglru-expirable": func(i int) error {
 			v, ok := lru.Get(keys[i])
-			return hit(v, ok, i)
+			return hitOf(v, ok, i)
 		},
 		"ristretto": func(i int) error {
 			v, ok := rst.Get(keys[i])
-			return hit(v, ok, i)
+			return hitOf(v, ok, i)
 		},
 		"rueidis": func(i int) error {
 			resp := rue.DoCache(ctx, rue.B().Get().Key(rueKeys[i]).Cache(), rueidisTTL)
@@ -209,16 +203,22 @@ func BenchmarkLocalHitParallel(b *testing.B) {
 // later; the reads after it fill the local tier again.
 func warmLocal[V any](b *testing.B, tc *cache.Cache[V]) {
 	b.Helper()
+	warmLocalKeys(b, tc, keys)
+}
+
+// warmLocalKeys is warmLocal over keys ks.
+func warmLocalKeys[V any](b *testing.B, tc *cache.Cache[V], ks []string) {
+	b.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		before := tc.Stats().LocalHits
-		for _, k := range keys {
+		for _, k := range ks {
 			if _, err := tc.Get(ctx, k); err != nil {
 				b.Fatalf("tiercache: warming %s: %v", k, err)
 			}
 		}
-		if tc.Stats().LocalHits-before == numKeys {
+		if tc.Stats().LocalHits-before == uint64(len(ks)) {
 			return
 		}
 		if time.Now().After(deadline) {
