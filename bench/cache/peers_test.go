@@ -2,7 +2,7 @@ package cachebench
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,7 +143,7 @@ func warmRueidis(b *testing.B, c rueidis.Client, ks []string) {
 
 // errNotLocal is what a local-hit benchmark's read returns when the value
 // came from Redis rather than from the client's memory.
-var errNotLocal = fmt.Errorf("served by Redis, not locally")
+var errNotLocal = errors.New("served by Redis, not locally")
 
 // callerKey marks the contexts of a benchmark's own calls, so that the
 // round-trip counters count those and not a client's background work
