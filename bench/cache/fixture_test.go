@@ -65,8 +65,7 @@ func newClient(b *testing.B) *redis.Client {
 // newTiercache returns a tiercache namespace on rdb with opts.
 func newTiercache[V any](b *testing.B, rdb *redis.Client, opts cache.Options[V]) *cache.Cache[V] {
 	b.Helper()
-	// The Store's one INFO line per start would clutter the benchmark output.
-	store, err := cache.NewStore(rdb, cache.StoreOptions{Logger: slog.New(slog.DiscardHandler)})
+	store, err := cache.NewStore(rdb, cache.StoreOptions{Logger: discardLogger})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -77,6 +76,10 @@ func newTiercache[V any](b *testing.B, rdb *redis.Client, opts cache.Options[V])
 	}
 	return c
 }
+
+// discardLogger is the Logger of the benchmarks' Stores: a Store's one INFO
+// line per start would clutter the benchmark output.
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // newRedisCache returns a go-redis/cache on rdb, with a TinyLFU local cache
 // when local is set. Its stats count Redis reads only, which lets a
@@ -98,6 +101,19 @@ var peerKeys = func() []string {
 	}
 	return ks
 }()
+
+// rueKeys and rueMsgpackKeys are the Redis keys the rueidis benchmarks use
+// for keys: the JSON string and the msgpack struct.
+var rueKeys, rueMsgpackKeys = prefixed("rue:"), prefixed("ruemp:")
+
+// prefixed returns keys with prefix before each.
+func prefixed(prefix string) []string {
+	ks := make([]string, len(keys))
+	for i, k := range keys {
+		ks[i] = prefix + k
+	}
+	return ks
+}
 
 // errMiss is what a benchmark's read returns when the key was not found.
 var errMiss = errors.New("miss")

@@ -7,6 +7,7 @@ import (
 
 	rediscache "github.com/go-redis/cache/v9"
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/tiercache/tiercache/cache"
@@ -15,11 +16,14 @@ import (
 
 // remoteFixture holds, for one value type, a tiercache namespace without a
 // local tier and a go-redis/cache without a local cache, both filled with
-// the values of every key, so that every read goes to Redis.
+// the values of every key, so that every read goes to Redis, and a rueidis
+// client without client-side caching, which reads tiercache's keys as the
+// limit does.
 type remoteFixture[V any] struct {
 	rdb   *redis.Client
 	tc    *cache.Cache[V]
 	peer  *rediscache.Cache
+	rue   rueidis.Client
 	rkeys []string // tiercache's Redis keys for keys
 }
 
@@ -28,6 +32,7 @@ func newRemoteFixture[V any](b *testing.B, c codec.Codec[V], value func(i int) V
 	f := &remoteFixture[V]{rdb: newClient(b)}
 	f.tc = newTiercache(b, f.rdb, cache.Options[V]{LocalTTL: -1, Codec: c})
 	f.peer = newRedisCache(f.rdb, false)
+	f.rue = newRueidis(b, false)
 	f.rkeys = make([]string, numKeys)
 	for i, k := range keys {
 		v := value(i)
@@ -49,8 +54,9 @@ func newRemoteFixture[V any](b *testing.B, c codec.Codec[V], value func(i int) V
 
 // BenchmarkRemoteHit reads a string value from Redis: tiercache's Get with
 // the local tier off (LocalTTL -1) and the String codec, go-redis/cache's
-// Get without a local cache (a string is stored as is, no msgpack), and a
-// raw go-redis GET of the very key tiercache reads (limit).
+// Get without a local cache (a string is stored as is, no msgpack), a
+// rueidis GET (Do, no client-side cache) and a raw go-redis GET of the
+// very key tiercache reads (limit). rueidis reads that key too.
 func BenchmarkRemoteHit(b *testing.B) {
 	ctx := context.Background()
 	f := newRemoteFixture(b, codec.String(), itemJSON)
@@ -75,6 +81,13 @@ func BenchmarkRemoteHit(b *testing.B) {
 				return err
 			}
 			return checkLen(len(s), i)
+		},
+		"rueidis": func(i int) error {
+			s, err := f.rue.Do(ctx, f.rue.B().Get().Key(f.rkeys[i]).Build()).ToString()
+			if err != nil {
+				return err
+			}
+			return checkLen(len(s)-codec.HeaderSize, i)
 		},
 	}, numKeys)
 }
@@ -122,8 +135,9 @@ const batchSize = 100
 // BenchmarkGetMany100 reads 100 string values from Redis in one call:
 // tiercache's GetMany with the local tier off and the String codec (one
 // MGET), go-redis/cache's Get in a loop (it has no batch read: 100 round
-// trips), and a raw go-redis MGET of the 100 keys tiercache reads (limit).
-// Each call reads the next of numKeys/100 disjoint batches.
+// trips), a rueidis MGET (Do, no client-side cache) of the keys tiercache
+// reads, and a raw go-redis MGET of those keys (limit). Each call reads the
+// next of numKeys/100 disjoint batches.
 func BenchmarkGetMany100(b *testing.B) {
 	ctx := context.Background()
 	f := newRemoteFixture(b, codec.String(), itemJSON)
@@ -157,6 +171,21 @@ func BenchmarkGetMany100(b *testing.B) {
 				var s string
 				if err := f.peer.Get(ctx, k, &s); err != nil {
 					return err
+				}
+			}
+			return nil
+		},
+		"rueidis": func(j int) error {
+			vals, err := f.rue.Do(ctx, f.rue.B().Mget().Key(batch(f.rkeys, j)...).Build()).ToArray()
+			if err != nil {
+				return err
+			}
+			if len(vals) != batchSize {
+				return fmt.Errorf("got %d values, want %d", len(vals), batchSize)
+			}
+			for _, v := range vals {
+				if v.IsNil() {
+					return errMiss
 				}
 			}
 			return nil

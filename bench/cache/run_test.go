@@ -1,8 +1,11 @@
 package cachebench
 
 import (
+	"maps"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -67,10 +70,31 @@ func runGroup(b *testing.B, impls map[string]op, n int) {
 // (b.RunParallel), each starting at its own index.
 func runGroupParallel(b *testing.B, impls map[string]op, n int) {
 	b.Helper()
+	runGroupParallelProcs(b, impls, n, false)
+}
+
+// oneProc ends the name of an implementation's run at GOMAXPROCS 1.
+const oneProc = "-1proc"
+
+// runGroupParallelProcs is runGroupParallel; with alsoOneProc, each
+// implementation runs a second time at GOMAXPROCS 1 (one goroutine),
+// named <impl>-1proc, so that the table shows what each gains from the
+// second CPU: its -1proc ns/op over its ns/op.
+func runGroupParallelProcs(b *testing.B, impls map[string]op, n int, alsoOneProc bool) {
+	b.Helper()
 	warm(b, impls, n)
-	for _, name := range order(impls) {
-		f := impls[name]
+	runs := maps.Clone(impls)
+	if alsoOneProc {
+		for name, f := range impls {
+			runs[name+oneProc] = f
+		}
+	}
+	for _, name := range order(runs) {
+		f := runs[name]
 		b.Run(name, func(b *testing.B) {
+			if strings.HasSuffix(name, oneProc) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+			}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				i := rand.IntN(n)

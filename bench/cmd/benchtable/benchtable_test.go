@@ -204,3 +204,82 @@ FAIL	example.com/bench/b [build failed]
 		t.Errorf("got %+v, want H of run 1 and G of run 2", kept)
 	}
 }
+
+func TestParseCustomMetrics(t *testing.T) {
+	out, err := Parse(strings.NewReader("BenchmarkColdLoad/tiercache-2 100 250000 ns/op 2.000 round-trips/op 1200 B/op 20 allocs/op\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Samples) != 1 {
+		t.Fatalf("got %+v, want one sample", out.Samples)
+	}
+	s := out.Samples[0]
+	if s.NsOp != 250000 || s.BOp != 1200 || s.Allocs != 20 {
+		t.Errorf("got %+v, want 250000 ns/op, 1200 B/op, 20 allocs/op", s)
+	}
+	if v, ok := s.Metric("round-trips/op"); !ok || v != 2 {
+		t.Errorf("got round-trips/op %v (%v), want 2", v, ok)
+	}
+	if _, ok := s.Metric("loads/op"); ok {
+		t.Error("got a loads/op metric the line does not have")
+	}
+	if _, err := Parse(strings.NewReader("BenchmarkX/a-2 1 1 ns/op 1 a/op 2 b/op 3 c/op 4 d/op 5 e/op\n")); err == nil {
+		t.Error("got no error for a line with more custom metrics than a Sample keeps")
+	}
+}
+
+func TestMetricTargetsAndUnitRatios(t *testing.T) {
+	declared := []Group{{
+		Name: "Mem",
+		Unit: "heap-B/entry",
+		Targets: []Target{
+			{Impl: "tiercache", Kind: WithinLimit, X: 1.25, Unit: "heap-B/entry"},
+		},
+	}, {
+		Name: "Cold",
+		Targets: []Target{
+			{Impl: "tiercache", Kind: AtMost, X: 2, Unit: "round-trips/op"},
+			{Impl: "peer", Kind: AtMost, X: 2, Unit: "round-trips/op"},
+			{Impl: "tiercache", Kind: AtMost, X: 1, Unit: "loads/op"}, // not reported
+		},
+	}}
+	run1 := "BenchmarkMem/limit-2 1 1000 ns/op 100 heap-B/entry 2 heap-objs/entry\n" +
+		"BenchmarkMem/tiercache-2 1 9000 ns/op 120 heap-B/entry 3 heap-objs/entry\n" +
+		"BenchmarkCold/tiercache-2 1 5 ns/op 2 round-trips/op\n" +
+		"BenchmarkCold/peer-2 1 5 ns/op 3 round-trips/op\n"
+	run2 := strings.ReplaceAll(run1, "120 heap-B/entry", "140 heap-B/entry")
+	secs := Build(samplesOf(t, run1, run2), declared)
+	if len(secs) != 2 {
+		t.Fatalf("got %d sections, want 2", len(secs))
+	}
+	tc := secs[0].row("tiercache")
+	if got := tc.Metrics["heap-B/entry"]; got != 130 {
+		t.Errorf("got median %v heap-B/entry, want 130", got)
+	}
+	if got := strings.Join(tc.Units, ","); got != "heap-B/entry,heap-objs/entry" {
+		t.Errorf("got units %s, want heap-B/entry,heap-objs/entry", got)
+	}
+	if v := Check(secs[0])[0]; !v.Known || v.Met || v.Value < 1.2999 || v.Value > 1.3001 {
+		t.Errorf("Mem target: got %+v, want known, 1.3 (of 1.2 and 1.4), not met", v)
+	}
+	want := []struct{ known, met bool }{{true, true}, {true, false}, {false, false}}
+	for i, v := range Check(secs[1]) {
+		if v.Known != want[i].known || v.Met != want[i].met {
+			t.Errorf("Cold target %+v: got known %v met %v, want %v %v", v.Target, v.Known, v.Met, want[i].known, want[i].met)
+		}
+	}
+
+	var sb strings.Builder
+	Render(&sb, secs)
+	out := sb.String()
+	for _, s := range []string{
+		"| 1.30× (1.20×–1.40×) of heap-B/entry | ≤ 1.25× limit in heap-B/entry (1.30×) | **no** | 130.0 heap-B/entry<br>3.00 heap-objs/entry |",
+		"| 1.00 (limit) |  |  | 100.0 heap-B/entry<br>2.00 heap-objs/entry |",
+		"| ≤ 2 round-trips/op (2.00)<br>≤ 1 loads/op (not measured) | yes<br>n/a | 2.00 round-trips/op |",
+		"| ≤ 2 round-trips/op (3.00) | **no** | 3.00 round-trips/op |",
+	} {
+		if !strings.Contains(out, s) {
+			t.Errorf("table lacks %q:\n%s", s, out)
+		}
+	}
+}

@@ -19,6 +19,31 @@ type Sample struct {
 	NsOp   float64
 	BOp    float64 // -1 when not reported
 	Allocs float64 // -1 when not reported
+	// Metrics are the custom metrics of the line (b.ReportMetric: any
+	// unit but ns/op, B/op and allocs/op), in the order of the line; the
+	// unused ones are zero. An array, not a map, so that a Sample stays
+	// comparable.
+	Metrics [maxMetrics]Metric
+}
+
+// maxMetrics is how many custom metrics a Sample keeps; a line with more
+// is an error.
+const maxMetrics = 4
+
+// Metric is one custom metric of a result line, such as "2.00 round-trips/op".
+type Metric struct {
+	Unit  string
+	Value float64
+}
+
+// Metric returns the value of the custom metric unit, if the line had it.
+func (s Sample) Metric(unit string) (float64, bool) {
+	for _, m := range s.Metrics {
+		if m.Unit == unit && unit != "" {
+			return m.Value, true
+		}
+	}
+	return 0, false
 }
 
 // procsSuffix is the "-<GOMAXPROCS>" go test appends to benchmark names
@@ -89,7 +114,8 @@ func Drop(samples []Sample, failures []Failure) []Sample {
 	})
 }
 
-// parseLine parses "BenchmarkG/impl-2  1000  12.5 ns/op  0 B/op  0 allocs/op".
+// parseLine parses "BenchmarkG/impl-2  1000  12.5 ns/op  0 B/op  0 allocs/op",
+// with any custom metrics ("2.00 round-trips/op") among them.
 // ok is false for a line that is not a result line.
 func parseLine(line string) (s Sample, ok bool, err error) {
 	f := strings.Fields(line)
@@ -103,6 +129,7 @@ func parseLine(line string) (s Sample, ok bool, err error) {
 	s = Sample{BOp: -1, Allocs: -1}
 	s.Group, s.Impl, _ = strings.Cut(name, "/")
 	seenNs := false
+	nm := 0
 	for i := 2; i+1 < len(f); i += 2 {
 		v, err := strconv.ParseFloat(f[i], 64)
 		if err != nil {
@@ -115,6 +142,12 @@ func parseLine(line string) (s Sample, ok bool, err error) {
 			s.BOp = v
 		case "allocs/op":
 			s.Allocs = v
+		default:
+			if nm == maxMetrics {
+				return Sample{}, false, fmt.Errorf("benchtable: more than %d custom metrics in %q", maxMetrics, line)
+			}
+			s.Metrics[nm] = Metric{Unit: f[i+1], Value: v}
+			nm++
 		}
 	}
 	if !seenNs {

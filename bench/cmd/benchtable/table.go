@@ -12,24 +12,60 @@ import (
 // limitImpl is the impl name that marks a group's limit.
 const limitImpl = "limit"
 
+// nsOp is the unit of go test's time per operation, the unit ratios are
+// taken in unless a group or a target says otherwise.
+const nsOp = "ns/op"
+
 // Row is one implementation of a group, summarised over the rounds.
 type Row struct {
 	Impl   string
 	NsOp   float64 // median over rounds
 	BOp    float64 // median; -1 when not reported
 	Allocs float64 // median; -1 when not reported
-	ns     map[int][]float64
+	// Metrics are the medians of the custom metrics (b.ReportMetric), by
+	// unit; Units lists them in the order they first appeared.
+	Metrics map[string]float64
+	Units   []string
+	// vals holds every value by unit (nsOp and the custom metrics), then
+	// by round.
+	vals   map[string]map[int][]float64
 	bytes  []float64
 	allocs []float64
 }
 
-// nsIn returns the row's ns/op in round r, if it ran in that round.
-func (r *Row) nsIn(round int) (float64, bool) {
-	v, ok := r.ns[round]
+// add records value v of unit in round.
+func (r *Row) add(unit string, round int, v float64) {
+	if r.vals == nil {
+		r.vals = map[string]map[int][]float64{}
+	}
+	byRound := r.vals[unit]
+	if byRound == nil {
+		byRound = map[int][]float64{}
+		r.vals[unit] = byRound
+		if unit != nsOp {
+			r.Units = append(r.Units, unit)
+		}
+	}
+	byRound[round] = append(byRound[round], v)
+}
+
+// valueIn returns the row's median of unit in round r, if it ran in that
+// round and reported unit.
+func (r *Row) valueIn(unit string, round int) (float64, bool) {
+	v, ok := r.vals[unit][round]
 	if !ok || len(v) == 0 {
 		return 0, false
 	}
 	return median(v), true
+}
+
+// all returns every value of unit the row has, over all rounds.
+func (r *Row) all(unit string) []float64 {
+	var all []float64
+	for _, v := range r.vals[unit] {
+		all = append(all, v...)
+	}
+	return all
 }
 
 // Section is one group's rows, the limit first.
@@ -67,10 +103,15 @@ func Build(samples []Sample, declared []Group) []*Section {
 		}
 		r := sec.row(smp.Impl)
 		if r == nil {
-			r = &Row{Impl: smp.Impl, ns: map[int][]float64{}}
+			r = &Row{Impl: smp.Impl}
 			sec.Rows = append(sec.Rows, r)
 		}
-		r.ns[smp.Round] = append(r.ns[smp.Round], smp.NsOp)
+		r.add(nsOp, smp.Round, smp.NsOp)
+		for _, m := range smp.Metrics {
+			if m.Unit != "" {
+				r.add(m.Unit, smp.Round, m.Value)
+			}
+		}
 		if smp.BOp >= 0 {
 			r.bytes = append(r.bytes, smp.BOp)
 		}
@@ -84,11 +125,11 @@ func Build(samples []Sample, declared []Group) []*Section {
 			continue // declared but not run (filtered out by -bench)
 		}
 		for _, r := range sec.Rows {
-			var all []float64
-			for _, v := range r.ns {
-				all = append(all, v...)
+			r.NsOp = median(r.all(nsOp))
+			r.Metrics = map[string]float64{}
+			for _, u := range r.Units {
+				r.Metrics[u] = median(r.all(u))
 			}
-			r.NsOp = median(all)
 			r.BOp, r.Allocs = medianOr(r.bytes, -1), medianOr(r.allocs, -1)
 		}
 		slices.SortStableFunc(sec.Rows, func(a, b *Row) int {
@@ -107,29 +148,42 @@ func Build(samples []Sample, declared []Group) []*Section {
 // shared machine: both were measured minutes apart at most, seconds apart
 // usually. ok is false when no round has both.
 func pairedRatio(num, den *Row) (float64, bool) {
-	rs := pairedRatios(num, den)
+	return pairedRatioOf(nsOp, num, den)
+}
+
+// pairedRatioOf is pairedRatio in unit (nsOp or a custom metric's).
+func pairedRatioOf(unit string, num, den *Row) (float64, bool) {
+	rs := pairedRatios(unit, num, den)
 	if len(rs) == 0 {
 		return 0, false
 	}
 	return median(rs), true
 }
 
-// pairedRatios returns num's ns/op divided by den's, one ratio per run in
-// which both ran, in ascending order.
-func pairedRatios(num, den *Row) []float64 {
+// pairedRatios returns num's value of unit divided by den's, one ratio per
+// run in which both ran and reported it, in ascending order.
+func pairedRatios(unit string, num, den *Row) []float64 {
 	if num == nil || den == nil {
 		return nil
 	}
 	var rs []float64
-	for round := range num.ns {
-		n, ok1 := num.nsIn(round)
-		d, ok2 := den.nsIn(round)
+	for round := range num.vals[unit] {
+		n, ok1 := num.valueIn(unit, round)
+		d, ok2 := den.valueIn(unit, round)
 		if ok1 && ok2 && d > 0 {
 			rs = append(rs, n/d)
 		}
 	}
 	slices.Sort(rs)
 	return rs
+}
+
+// unitOr returns unit, or nsOp when it is empty.
+func unitOr(unit string) string {
+	if unit == "" {
+		return nsOp
+	}
+	return unit
 }
 
 // Verdict is a target checked against the results.
@@ -148,11 +202,16 @@ func Check(sec *Section) []Verdict {
 		row := sec.row(t.Impl)
 		switch t.Kind {
 		case WithinLimit:
-			v.Value, v.Known = pairedRatio(row, sec.row(limitImpl))
+			v.Value, v.Known = pairedRatioOf(unitOr(t.Unit), row, sec.row(limitImpl))
 			v.Met = v.Value <= t.X
 		case FasterThan:
-			v.Value, v.Known = pairedRatio(sec.row(t.Peer), row)
+			v.Value, v.Known = pairedRatioOf(unitOr(t.Unit), sec.row(t.Peer), row)
 			v.Met = v.Value >= t.X
+		case AtMost:
+			if row != nil {
+				v.Value, v.Known = row.Metrics[t.Unit]
+				v.Met = v.Value <= t.X
+			}
 		case NoAllocs:
 			if row != nil && row.Allocs >= 0 {
 				v.Value, v.Known = row.Allocs, true
@@ -168,8 +227,8 @@ func Check(sec *Section) []Verdict {
 // Render writes the markdown table of secs to w and returns how many
 // targets were checked and how many were met.
 func Render(w io.Writer, secs []*Section) (checked, met int) {
-	fmt.Fprintln(w, "| group | benchmark | how it is measured | ns/op | B/op | allocs/op | × limit (range) | target | met |")
-	fmt.Fprintln(w, "|---|---|---|--:|--:|--:|--:|---|---|")
+	fmt.Fprintln(w, "| group | benchmark | how it is measured | ns/op | B/op | allocs/op | × limit (range) | target | met | other metrics |")
+	fmt.Fprintln(w, "|---|---|---|--:|--:|--:|--:|---|---|--:|")
 	for _, sec := range secs {
 		verdicts := Check(sec)
 		limit := sec.row(limitImpl)
@@ -181,18 +240,22 @@ func Render(w io.Writer, secs []*Section) (checked, met int) {
 					group += "<br>" + sec.Group.Title
 				}
 			}
+			unit := unitOr(sec.Group.Unit)
 			ratio := ""
 			switch {
 			case r == limit:
 				ratio = "1.00 (limit)"
 			case limit != nil:
-				if rs := pairedRatios(r, limit); len(rs) > 0 {
+				if rs := pairedRatios(unit, r, limit); len(rs) > 0 {
 					ratio = fmtRatio(median(rs))
 					if len(rs) > 1 {
 						// The spread over the runs says how far to trust it.
 						ratio += fmt.Sprintf(" (%s–%s)", fmtRatio(rs[0]), fmtRatio(rs[len(rs)-1]))
 					}
 				}
+			}
+			if r != limit && ratio != "" && unit != nsOp {
+				ratio += " of " + unit
 			}
 			var targets, mets []string
 			for _, v := range verdicts {
@@ -211,10 +274,15 @@ func Render(w io.Writer, secs []*Section) (checked, met int) {
 					mets = append(mets, "**no**")
 				}
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			var metrics []string
+			for _, u := range r.Units {
+				metrics = append(metrics, fmtMetric(r.Metrics[u])+" "+u)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				group, cell(r.Impl), cell(sec.Group.Impls[r.Impl]),
 				fmtNs(r.NsOp), fmtCount(r.BOp), fmtCount(r.Allocs), ratio,
-				strings.Join(targets, "<br>"), strings.Join(mets, "<br>"))
+				strings.Join(targets, "<br>"), strings.Join(mets, "<br>"),
+				cell(strings.Join(metrics, "<br>")))
 		}
 	}
 	return checked, met
@@ -228,12 +296,17 @@ func describe(v Verdict) string {
 		if v.Known {
 			got = fmtRatio(v.Value)
 		}
-		return fmt.Sprintf("≤ %s× limit (%s)", fmtX(v.Target.X), got)
+		return fmt.Sprintf("≤ %s× limit%s (%s)", fmtX(v.Target.X), inUnit(v.Target.Unit), got)
 	case FasterThan:
 		if v.Known {
 			got = fmtRatio(v.Value)
 		}
-		return fmt.Sprintf("≥ %s× faster than %s (%s)", fmtX(v.Target.X), v.Target.Peer, got)
+		return fmt.Sprintf("≥ %s× faster than %s%s (%s)", fmtX(v.Target.X), v.Target.Peer, inUnit(v.Target.Unit), got)
+	case AtMost:
+		if v.Known {
+			got = fmtMetric(v.Value)
+		}
+		return fmt.Sprintf("≤ %s %s (%s)", fmtX(v.Target.X), v.Target.Unit, got)
 	case NoAllocs:
 		if v.Known {
 			got = fmtCount(v.Value)
@@ -241,6 +314,14 @@ func describe(v Verdict) string {
 		return fmt.Sprintf("0 allocs/op (%s)", got)
 	}
 	return "?"
+}
+
+// inUnit says in which unit a ratio target is taken, when not in ns/op.
+func inUnit(unit string) string {
+	if unit == "" || unit == nsOp {
+		return ""
+	}
+	return " in " + unit
 }
 
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
@@ -254,6 +335,10 @@ func fmtNs(ns float64) string {
 	}
 	return thousands(int64(math.Round(ns)))
 }
+
+// fmtMetric formats a custom metric: two decimals below 10, one below
+// 1000, then whole with thousands separators.
+func fmtMetric(v float64) string { return fmtNs(v) }
 
 func fmtCount(v float64) string {
 	if v < 0 {
