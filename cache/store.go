@@ -350,7 +350,9 @@ func roundTrip[T any](s *Store, ctx context.Context, timeout time.Duration, fn f
 }
 
 // callOf calls fn: roundTrip's call is its closure.
-func callOf[T any](ctx context.Context, fn func(context.Context) (T, error)) (T, error) { return fn(ctx) }
+func callOf[T any](ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
+	return fn(ctx)
+}
 
 // roundTripWith is roundTrip of fn(ctx, arg): a hot call passes a function
 // that captures nothing and its arguments apart, so that it allocates no
